@@ -1,0 +1,96 @@
+"""One settings object, read from ``NEWSDESK_*`` environment variables and passed in.
+
+Nothing below this module reads the environment: every stage receives the
+``Settings`` it needs, which keeps tests hermetic (build a ``Settings`` by hand)
+and makes the set of knobs discoverable in one place. ``docs/configuration.md``
+documents each field; a test fails when one is missing there.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from newsdesk import __version__
+
+MiB = 1024 * 1024
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _default_sample() -> str:
+    """The offline sample: real pages and corpus in ``../shared/data`` when present."""
+    here = Path.cwd() / ".." / "shared" / "data"
+    return str(here.resolve()) if here.is_dir() else ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every tunable of newsdesk. Field names map to ``NEWSDESK_<NAME>`` env vars."""
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    # Fetching (see newsdesk.ingest.fetch)
+    user_agent: str = (
+        f"newsdesk/{__version__} (+https://github.com/newsdesk/newsdesk; self-hosted news reader)"
+    )
+    connect_timeout: float = 10.0
+    total_timeout: float = 30.0
+    max_body_bytes: int = 15 * MiB
+    max_redirects: int = 5
+    per_host_concurrency: int = 2
+    total_concurrency: int = 16
+    allow_private_networks: bool = False
+    respect_robots: bool = True
+    # Scheduling and back-off for failing sources
+    min_refresh_minutes: int = 5
+    max_refresh_minutes: int = 24 * 60
+    default_refresh_minutes: int = 60
+    max_backoff_minutes: int = 24 * 60
+    max_items_per_feed: int = 200
+    # Offline sample used by `newsdesk demo` when outlets cannot be reached
+    sample: str = field(default_factory=_default_sample)
+    # Web server
+    host: str = "127.0.0.1"
+    port: int = 8000
+    page_size: int = 30
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy URL; SQLite in ``data_dir`` unless one is configured."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'newsdesk.db').as_posix()}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``NEWSDESK_*`` variables, converting each to its field type."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(f"NEWSDESK_{f.name.upper()}")
+            if raw is None:
+                continue
+            values[f.name] = _convert(f.name, str(f.type), raw)
+        return cls(**values)  # type: ignore[arg-type]
+
+    def with_(self, **changes: object) -> Settings:
+        """A copy with some fields changed (tests and CLI flags use this)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _convert(name: str, type_name: str, raw: str) -> object:
+    try:
+        if type_name == "bool":
+            return raw.strip().lower() in _TRUE
+        if type_name == "int":
+            return int(raw)
+        if type_name == "float":
+            return float(raw)
+        if type_name == "Path":
+            return Path(raw)
+    except ValueError as exc:
+        raise ValueError(f"NEWSDESK_{name.upper()}={raw!r} is not a valid {type_name}") from exc
+    return raw
