@@ -1,0 +1,176 @@
+"""Full-text search and lexical related articles.
+
+SQLite uses its FTS5 index (BM25 ranking, porter stemming); PostgreSQL its
+weighted ``search_vector`` with ``ts_rank_cd``. User text never reaches either
+query language raw: it is cut into word tokens that are quoted (FTS5) or passed
+through ``plainto_tsquery``-style functions, so ``NEAR(``, ``col:``, quotes
+and ``' OR 1=1--`` are just words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.orm import Session
+
+from newsdesk.store.tables import ArticleRow
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_MAX_QUERY_TERMS = 32
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    # justext ships maintained stop lists (it comes with trafilatura).
+    import justext
+
+    return frozenset(w.lower() for w in justext.get_stoplist("English"))
+
+
+def tokens(query: str) -> list[str]:
+    """Word tokens of a user query, lower-cased, de-duplicated, capped."""
+    seen: dict[str, None] = {}
+    for tok in _WORD.findall(query.lower()):
+        if tok.replace("_", ""):
+            seen.setdefault(tok.replace("_", " ").strip(), None)
+    return [t for t in seen if t][:_MAX_QUERY_TERMS]
+
+
+def _fts5_phrase(tok: str) -> str:
+    return '"' + tok.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class Hit:
+    article: ArticleRow
+    score: float
+
+
+def search(
+    session: Session, query: str, *, limit: int = 20, offset: int = 0, outlet: str | None = None
+) -> list[Hit]:
+    """Articles containing every word of ``query``, best match first."""
+    terms = tokens(query)
+    if not terms:
+        return []
+    if session.get_bind().dialect.name == "sqlite":
+        return _sqlite_match(session, " ".join(_fts5_phrase(t) for t in terms), limit, offset,
+                             outlet=outlet)
+    return _pg_match(session, " & ".join(_pg_lexeme(t) for t in terms), limit, offset,
+                     outlet=outlet)
+
+
+def _sqlite_match(
+    session: Session, match: str, limit: int, offset: int, *, outlet: str | None = None,
+    exclude: tuple[int, ...] = (),
+) -> list[Hit]:
+    # bm25() is "lower is better"; weights: title 4, text 1, outlet 0.5.
+    sql = (
+        "SELECT articles_fts.rowid AS id, bm25(articles_fts, 4.0, 1.0, 0.5) AS rank "
+        "FROM articles_fts JOIN articles ON articles.id = articles_fts.rowid "
+        "WHERE articles_fts MATCH :match"
+    )
+    params: dict[str, object] = {"match": match, "limit": limit, "offset": offset}
+    if outlet is not None:
+        sql += " AND articles.outlet = :outlet"
+        params["outlet"] = outlet
+    if exclude:
+        sql += " AND articles.id NOT IN :exclude"
+        params["exclude"] = list(exclude)
+    stmt = text(sql + " ORDER BY rank LIMIT :limit OFFSET :offset")
+    if exclude:
+        stmt = stmt.bindparams(bindparam("exclude", expanding=True))
+    rows = session.execute(stmt, params).all()
+    return _hydrate(session, [(int(r.id), -float(r.rank)) for r in rows])
+
+
+def _pg_lexeme(tok: str) -> str:
+    # Only word characters reach to_tsquery; quoting keeps it a single lexeme.
+    return "'" + tok.replace("'", "").replace("\\", "") + "'"
+
+
+def _pg_match(
+    session: Session, tsquery: str, limit: int, offset: int, *, outlet: str | None = None,
+    exclude: tuple[int, ...] = (),
+) -> list[Hit]:
+    sql = (
+        "SELECT id, ts_rank_cd(search_vector, q) AS rank "
+        "FROM articles, to_tsquery('english', :q) AS q WHERE search_vector @@ q"
+    )
+    params: dict[str, object] = {"q": tsquery, "limit": limit, "offset": offset}
+    if outlet is not None:
+        sql += " AND outlet = :outlet"
+        params["outlet"] = outlet
+    if exclude:
+        sql += " AND id NOT IN :exclude"
+        params["exclude"] = list(exclude)
+    stmt = text(sql + " ORDER BY rank DESC, id DESC LIMIT :limit OFFSET :offset")
+    if exclude:
+        stmt = stmt.bindparams(bindparam("exclude", expanding=True))
+    rows = session.execute(stmt, params).all()
+    return _hydrate(session, [(int(r.id), float(r.rank)) for r in rows])
+
+
+def _hydrate(session: Session, scored: list[tuple[int, float]]) -> list[Hit]:
+    if not scored:
+        return []
+    rows = {a.id: a for a in session.scalars(
+        select(ArticleRow).where(ArticleRow.id.in_([i for i, _ in scored])))}
+    return [Hit(rows[i], s) for i, s in scored if i in rows]
+
+
+def key_terms(title: str, body: str, n: int = 20) -> list[str]:
+    """The words that say what an article is about: title words plus frequent body words."""
+    stop = _stopwords()
+    words = [w for w in tokens(title) if w not in stop and len(w) > 2 and not w.isdigit()]
+    counts = Counter(
+        w for w in _WORD.findall(body.lower()) if w not in stop and len(w) > 2 and not w.isdigit()
+    )
+    for word, _ in counts.most_common(n * 2):
+        if word not in words:
+            words.append(word)
+        if len(words) >= n:
+            break
+    return words
+
+
+def related(
+    session: Session, article: ArticleRow, *, limit: int = 5, min_similarity: float = 0.12
+) -> list[Hit]:
+    """Topical neighbours by BM25 over the article's key terms, other outlets first.
+
+    A candidate's BM25 score is divided by the article's own score for the same
+    query, giving a 0..1 similarity that is comparable across articles; below
+    ``min_similarity`` nothing is "related", however few articles there are.
+    Exact copies (same content hash) are left out: related means another angle.
+    """
+    terms = key_terms(article.title, article.text)
+    if not terms:
+        return []
+    pool = max(limit * 6, 30)
+    if session.get_bind().dialect.name == "sqlite":
+        hits = _sqlite_match(session, " OR ".join(_fts5_phrase(t) for t in terms), pool + 1, 0)
+    else:
+        hits = _pg_match(session, " | ".join(_pg_lexeme(t) for t in terms), pool + 1, 0)
+    self_score = next((h.score for h in hits if h.article.id == article.id), None)
+    if not self_score:
+        self_score = max((h.score for h in hits), default=0.0)
+    if self_score <= 0:
+        return []
+    ranked: list[Hit] = []
+    for hit in hits:
+        other = hit.article
+        if other.id == article.id or other.content_hash == article.content_hash:
+            continue
+        similarity = hit.score / self_score
+        if similarity < min_similarity:
+            continue
+        if other.outlet and other.outlet == article.outlet:
+            similarity *= 0.7  # prefer other outlets' coverage
+        ranked.append(Hit(other, similarity))
+    ranked.sort(key=lambda h: h.score, reverse=True)
+    return ranked[:limit]

@@ -1,0 +1,114 @@
+"""SQLAlchemy table definitions: the one schema both SQLite and PostgreSQL run.
+
+Migrations (``newsdesk/store/migrations``) create these tables; the ORM classes
+here are what the repositories query. Timestamps are stored as UTC-aware
+``DateTime(timezone=True)``; SQLite keeps them as ISO text, which sorts right.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A DateTime that always comes back timezone-aware in UTC.
+
+    SQLite has no time zones, so without this a value written aware comes back
+    naive; comparing the two would raise deep in the pipeline.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class SourceRow(Base):
+    """A feed, sitemap or single page that newsdesk polls."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="feed")  # feed | sitemap | page
+    title: Mapped[str] = mapped_column(String(512), default="")
+    site_url: Mapped[str] = mapped_column(String(2048), default="")
+    category: Mapped[str] = mapped_column(String(256), default="")
+    etag: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    last_modified: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    ttl_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    skip_hours: Mapped[str] = mapped_column(String(128), default="")
+    skip_days: Mapped[str] = mapped_column(String(128), default="")
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ArticleRow(Base):
+    """A stored article; ``key_url`` (canonical or fetched URL) makes ingest idempotent."""
+
+    __tablename__ = "articles"
+    __table_args__ = (
+        Index("ix_articles_published", "published_at"),
+        Index("ix_articles_outlet_published", "outlet", "published_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sources.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    key_url: Mapped[str] = mapped_column(String(2048), unique=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    canonical_url: Mapped[str] = mapped_column(String(2048), default="")
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    outlet: Mapped[str] = mapped_column(String(256), default="")
+    byline: Mapped[str] = mapped_column(String(512), default="")
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    language: Mapped[str] = mapped_column(String(16), default="")
+    copyright: Mapped[str] = mapped_column(Text, default="")
+    image: Mapped[str] = mapped_column(String(2048), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    word_count: Mapped[int] = mapped_column(Integer, default=0)
+    ingested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    @property
+    def sort_time(self) -> datetime:
+        """When the article appeared: its publication date, else when we ingested it."""
+        return self.published_at or self.ingested_at
