@@ -9,6 +9,7 @@ and ``' OR 1=1--`` are just words.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -123,54 +124,78 @@ def _hydrate(session: Session, scored: list[tuple[int, float]]) -> list[Hit]:
     return [Hit(rows[i], s) for i, s in scored if i in rows]
 
 
-def key_terms(title: str, body: str, n: int = 20) -> list[str]:
-    """The words that say what an article is about: title words plus frequent body words."""
+def _content_words(text_: str) -> list[str]:
     stop = _stopwords()
-    words = [w for w in tokens(title) if w not in stop and len(w) > 2 and not w.isdigit()]
-    counts = Counter(
-        w for w in _WORD.findall(body.lower()) if w not in stop and len(w) > 2 and not w.isdigit()
-    )
-    for word, _ in counts.most_common(n * 2):
-        if word not in words:
-            words.append(word)
-        if len(words) >= n:
-            break
-    return words
+    return [w for w in _WORD.findall(text_.lower())
+            if len(w) > 2 and w not in stop and not w.isdigit()]
+
+
+def document_frequency(session: Session, term: str) -> int:
+    """How many articles contain ``term`` (stemmed the way the index stems)."""
+    if session.get_bind().dialect.name == "sqlite":
+        sql = "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH :q"
+        return int(session.execute(text(sql), {"q": _fts5_phrase(term)}).scalar() or 0)
+    sql = "SELECT count(*) FROM articles WHERE search_vector @@ to_tsquery('english', :q)"
+    return int(session.execute(text(sql), {"q": _pg_lexeme(term)}).scalar() or 0)
+
+
+def key_terms(
+    session: Session, title: str, body: str, *, n: int = 20, pool: int = 40
+) -> dict[str, float]:
+    """The words that say what an article is about, with their IDF weight.
+
+    Candidates are title words plus the most frequent body words; the top ``n``
+    by tf x idf are kept. IDF is smoothed (``log(1 + N/df)``) so it stays
+    positive in a tiny collection, where BM25's own IDF collapses to zero.
+    """
+    counts = Counter(_content_words(body))
+    for word in _content_words(title):
+        counts[word] += 3  # a title word weighs like several body mentions
+    total = int(session.execute(text("SELECT count(*) FROM articles")).scalar() or 0) or 1
+    scored: dict[str, tuple[float, float]] = {}
+    for word, tf in counts.most_common(pool):
+        idf = math.log(1 + total / max(document_frequency(session, word), 1))
+        scored[word] = (tf * idf, idf)
+    best = sorted(scored.items(), key=lambda kv: kv[1][0], reverse=True)[:n]
+    return {word: idf for word, (_, idf) in best}
 
 
 def related(
-    session: Session, article: ArticleRow, *, limit: int = 5, min_similarity: float = 0.12
+    session: Session, article: ArticleRow, *, limit: int = 5, min_similarity: float = 0.04
 ) -> list[Hit]:
-    """Topical neighbours by BM25 over the article's key terms, other outlets first.
+    """Topical neighbours: BM25 finds candidates, shared key terms score them.
 
-    A candidate's BM25 score is divided by the article's own score for the same
-    query, giving a 0..1 similarity that is comparable across articles; below
-    ``min_similarity`` nothing is "related", however few articles there are.
-    Exact copies (same content hash) are left out: related means another angle.
+    A candidate's similarity is the IDF-weighted share of this article's key
+    terms that it contains (0..1), comparable across articles and collection
+    sizes; below ``min_similarity`` nothing is "related", however few
+    articles there are. The floor is low on purpose: a pair sharing only a
+    couple of a story's weighty words (Russia, Ukraine) still counts, and the
+    ranking puts stronger neighbours first in a large collection. Exact
+    copies (same content hash) are left out: related means another angle.
+    Other outlets come first.
     """
-    terms = key_terms(article.title, article.text)
+    terms = key_terms(session, article.title, article.text)
     if not terms:
         return []
     pool = max(limit * 6, 30)
     if session.get_bind().dialect.name == "sqlite":
-        hits = _sqlite_match(session, " OR ".join(_fts5_phrase(t) for t in terms), pool + 1, 0)
+        match = " OR ".join(_fts5_phrase(t) for t in terms)
+        hits = _sqlite_match(session, match, pool, 0, exclude=(article.id,))
     else:
-        hits = _pg_match(session, " | ".join(_pg_lexeme(t) for t in terms), pool + 1, 0)
-    self_score = next((h.score for h in hits if h.article.id == article.id), None)
-    if not self_score:
-        self_score = max((h.score for h in hits), default=0.0)
-    if self_score <= 0:
-        return []
+        hits = _pg_match(session, " | ".join(_pg_lexeme(t) for t in terms), pool, 0,
+                         exclude=(article.id,))
+    weight = sum(terms.values())
     ranked: list[Hit] = []
     for hit in hits:
         other = hit.article
-        if other.id == article.id or other.content_hash == article.content_hash:
+        if other.content_hash == article.content_hash:
             continue
-        similarity = hit.score / self_score
+        words = set(_content_words(other.title + " " + other.text))
+        similarity = sum(idf for term, idf in terms.items() if term in words) / weight
         if similarity < min_similarity:
             continue
         if other.outlet and other.outlet == article.outlet:
-            similarity *= 0.7  # prefer other outlets' coverage
+            similarity *= 0.8  # prefer other outlets' coverage
         ranked.append(Hit(other, similarity))
     ranked.sort(key=lambda h: h.score, reverse=True)
     return ranked[:limit]

@@ -12,9 +12,11 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -107,8 +109,72 @@ class ArticleRow(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     word_count: Mapped[int] = mapped_column(Integer, default=0)
     ingested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    story_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stories.id", ondelete="SET NULL"), nullable=True, index=True)
+    duplicate_of: Mapped[int | None] = mapped_column(
+        ForeignKey("articles.id", ondelete="SET NULL"), nullable=True, index=True)
+    enriched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
 
     @property
     def sort_time(self) -> datetime:
         """When the article appeared: its publication date, else when we ingested it."""
         return self.published_at or self.ingested_at
+
+
+class StoryRow(Base):
+    """A real-world event: the articles of every outlet that cover it."""
+
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    lead_article_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    first_outlet: Mapped[str] = mapped_column(String(256), default="")
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    article_count: Mapped[int] = mapped_column(Integer, default=0)
+    outlet_count: Mapped[int] = mapped_column(Integer, default=0)
+    centroid: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    terms: Mapped[str] = mapped_column(Text, default="")
+
+
+class TagRow(Base):
+    """A canonical hashtag: one person, organisation, place or topic."""
+
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(256))
+    kind: Mapped[str] = mapped_column(String(16), default="topic")  # person|org|place|topic
+
+
+class ArticleTagRow(Base):
+    __tablename__ = "article_tags"
+    __table_args__ = (Index("ix_article_tags_tag", "tag_id", "article_id"),)
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class ArticleVectorRow(Base):
+    """An article's embedding, float32 bytes; the ANN index is rebuilt from these."""
+
+    __tablename__ = "article_vectors"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
+    model: Mapped[str] = mapped_column(String(128))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ArticleSignatureRow(Base):
+    """An article's MinHash signature, so the LSH index can be rebuilt after a restart."""
+
+    __tablename__ = "article_signatures"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
+    minhash: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,0 +1,279 @@
+"""The ``newsdesk`` command line: the top layer, wiring settings into every stage."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from newsdesk.config import Settings
+from newsdesk.store.db import Database
+
+app = typer.Typer(help="newsdesk: a self-hosted AI news desk.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+eval_app = typer.Typer(help="Measure newsdesk against real benchmark data.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+console = Console(stderr=True)
+out = Console()
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ValueError as exc:
+        _fail(str(exc))
+        raise  # unreachable
+
+
+def _fail(message: str, code: int = 1) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+def _open_db(settings: Settings) -> Database:
+    db = Database(settings.resolved_database_url)
+    db.migrate()
+    return db
+
+
+@contextmanager
+def _progress(total: int, label: str) -> Iterator[Progress]:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        progress.add_task(label, total=total)
+        yield progress
+
+
+def _advance(progress: Progress) -> object:
+    task = progress.tasks[0].id
+    return lambda n: progress.advance(task, n)
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+    settings = _settings()
+    _open_db(settings)
+    out.print(f"database ready: {settings.resolved_database_url}")
+
+
+@app.command()
+def add(url: str) -> None:
+    """Add a feed, a site (its feed is discovered) or a single article URL."""
+    from newsdesk.ingest.fetch import FetchError
+    from newsdesk.ingest.pipeline import Pipeline
+
+    settings = _settings()
+    pipeline = Pipeline(settings, _open_db(settings))
+    try:
+        kind, detail = asyncio.run(pipeline.add(url))
+    except (FetchError, ValueError) as exc:
+        _fail(str(exc))
+        return
+    out.print(f"added {kind}: {detail}")
+
+
+@app.command("import-opml")
+def import_opml(path: Path) -> None:
+    """Subscribe to every feed of an OPML file."""
+    from newsdesk.ingest.opml import OpmlError, parse_opml
+    from newsdesk.store import sources
+
+    settings = _settings()
+    db = _open_db(settings)
+    try:
+        feeds = parse_opml(path.read_bytes())
+    except (OSError, OpmlError) as exc:
+        _fail(f"{path}: {exc}")
+        return
+    added = 0
+    with db.write() as session:
+        for feed in feeds:
+            _, new = sources.add_source(session, feed.xml_url, title=feed.title,
+                                        site_url=feed.html_url, category=feed.category)
+            added += new
+    out.print(f"{added} new sources ({len(feeds)} in {path.name})")
+
+
+@app.command("export-opml")
+def export_opml(output: Annotated[Path | None, typer.Option("--output", "-o")] = None) -> None:
+    """Write every subscription as OPML 2.0 (to stdout by default)."""
+    from newsdesk.ingest.opml import OpmlFeed, write_opml
+    from newsdesk.store import sources
+
+    db = _open_db(_settings())
+    with db.read() as session:
+        feeds = [OpmlFeed(xml_url=s.url, title=s.title, html_url=s.site_url, category=s.category)
+                 for s in sources.list_sources(session) if s.kind == "feed"]
+    text = write_opml(feeds, "newsdesk subscriptions")
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+@app.command()
+def ingest(path: Annotated[Path | None, typer.Argument()] = None) -> None:
+    """Fetch every due source once, or ingest local HTML files / JSONL corpora at PATH."""
+    from newsdesk.ingest.pipeline import Pipeline
+
+    settings = _settings()
+    pipeline = Pipeline(settings, _open_db(settings))
+    if path is not None:
+        report = _ingest_local(pipeline, path)
+    else:
+        with _progress(pipeline.due_count(), "fetching sources") as progress:
+            report = asyncio.run(pipeline.run_due(_advance(progress)))  # type: ignore[arg-type]
+    _print_report(report)
+
+
+def _ingest_local(pipeline: object, path: Path) -> object:
+    from newsdesk.ingest.local import LocalInputError, count_items
+    from newsdesk.ingest.pipeline import Pipeline
+
+    assert isinstance(pipeline, Pipeline)
+    try:
+        total = count_items(path)
+    except LocalInputError as exc:
+        _fail(str(exc))
+    with _progress(total, f"ingesting {path.name}") as progress:
+        return pipeline.ingest_path(path, _advance(progress))  # type: ignore[arg-type]
+
+
+def _print_report(report: object) -> None:
+    from newsdesk.ingest.pipeline import IngestReport
+
+    assert isinstance(report, IngestReport)
+    for error in report.errors[:10]:
+        console.print(f"[yellow]skipped:[/yellow] {error}")
+    if len(report.errors) > 10:
+        console.print(f"[yellow]… and {len(report.errors) - 10} more errors[/yellow]")
+    out.print(json.dumps(report.as_dict()))
+
+
+@app.command("sources")
+def list_sources() -> None:
+    """List sources with their schedule and last error."""
+    from newsdesk.store import sources
+
+    db = _open_db(_settings())
+    table = Table("id", "title", "url", "errors", "next check", "last error")
+    with db.read() as session:
+        for s in sources.list_sources(session):
+            nxt = s.next_check_at.strftime("%Y-%m-%d %H:%M") if s.next_check_at else "now"
+            table.add_row(str(s.id), s.title, s.url, str(s.error_count), nxt,
+                          (s.last_error or "")[:80])
+    out.print(table)
+
+
+@app.command()
+def export(
+    jsonl: Annotated[bool, typer.Option("--jsonl", help="one JSON article per line")] = True,
+    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+) -> None:
+    """Export every article as the API's JSON objects, one per line."""
+    from newsdesk.store import articles
+    from newsdesk.store.serialize import article_json
+
+    db = _open_db(_settings())
+    sink = output.open("w", encoding="utf-8") if output else sys.stdout
+    try:
+        with db.read() as session:
+            offset = 0
+            while batch := articles.latest_articles(session, limit=200, offset=offset):
+                for row in batch:
+                    sink.write(json.dumps(article_json(session, row), ensure_ascii=False) + "\n")
+                offset += len(batch)
+    finally:
+        if output:
+            sink.close()
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Serve the web reader and the JSON API."""
+    settings = _settings()
+    settings = settings.with_(host=host or settings.host, port=port or settings.port)
+    _serve(settings, _open_db(settings))
+
+
+def _serve(settings: Settings, db: Database) -> None:
+    import uvicorn
+
+    from newsdesk.web.app import create_app
+
+    out.print(f"newsdesk is serving on [bold]http://{settings.host}:{settings.port}/[/bold]")
+    uvicorn.run(create_app(settings, db), host=settings.host, port=settings.port,
+                log_level="warning")
+
+
+def default_sources_opml() -> Path:
+    return Path(str(resources.files("newsdesk") / "data" / "default-sources.opml"))
+
+
+@app.command()
+def demo(serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = True) -> None:
+    """Subscribe to the default outlets, ingest them (or the offline sample), and serve."""
+    from newsdesk.demo import run_demo_ingest
+
+    settings = _settings()
+    db = _open_db(settings)
+    run_demo_ingest(settings, db, default_sources_opml(), console, _progress)
+    if serve_after:
+        _serve(settings, db)
+
+
+@eval_app.command("extraction")
+def eval_extraction(
+    dataset: Annotated[Path, typer.Option(help="a folder of ../shared/data/extraction/")],
+    limit: Annotated[int | None, typer.Option(help="only the first N pages")] = None,
+) -> None:
+    """Score our extractor and plain trafilatura side by side; last line is JSON."""
+    from newsdesk.eval import extraction
+
+    _run_eval(lambda progress: extraction.evaluate(dataset, limit=limit, progress=progress))
+
+
+@eval_app.command("dates")
+def eval_dates(
+    dataset: Annotated[Path, typer.Option(help="../shared/data/dates/htmldate-dev")],
+    limit: Annotated[int | None, typer.Option(help="only the first N pages")] = None,
+) -> None:
+    """Score our publication dates and htmldate side by side; last line is JSON."""
+    from newsdesk.eval import dates
+
+    _run_eval(lambda progress: dates.evaluate(dataset, limit=limit, progress=progress))
+
+
+def _run_eval(run: object) -> None:
+    assert callable(run)
+    columns = (TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("eval", total=None)
+
+        def report(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        try:
+            result = run(report)
+        except (OSError, ValueError) as exc:
+            _fail(str(exc))
+    out.print(json.dumps(result), soft_wrap=True)
+
+
+if __name__ == "__main__":
+    app()

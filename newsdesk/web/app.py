@@ -1,0 +1,88 @@
+"""The reader's web app: server-rendered pages plus a small JSON API.
+
+Everything works without JavaScript; the only script on a page is JSON-LD,
+which carries the per-request CSP nonce. The database is created here only
+when the caller does not pass one (tests and the CLI pass their own).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from newsdesk import __version__
+from newsdesk.config import Settings
+from newsdesk.store.db import Database
+from newsdesk.web import api, pages
+from newsdesk.web.render import build_templates, error_response, is_api, utc_now
+from newsdesk.web.security import SecurityMiddleware
+
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
+    """Build the app; migrate and own a database from settings if none is given."""
+    owned = db is None
+    if db is None:
+        db = Database(settings.resolved_database_url)
+        db.migrate()
+    app = FastAPI(title="newsdesk", version=__version__, docs_url=None, redoc_url=None,
+                  openapi_url="/api/openapi.json", lifespan=_lifespan(db, owned))
+    app.state.settings = settings
+    app.state.db = db
+    app.state.clock = utc_now
+    app.state.templates = build_templates(lambda: app.state.clock)
+    app.add_middleware(SecurityMiddleware, on_error=_server_error)
+    _add_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    return app
+
+
+def _lifespan(db: Database, owned: bool) -> Any:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:  # a database passed in belongs to the caller
+            db.dispose()
+
+    return lifespan
+
+
+async def _server_error(request: Request, _exc: Exception) -> Response:
+    return error_response(request, 500)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    # Starlette's default detail is the bare status phrase; show our friendlier text then.
+    detail = exc.detail if isinstance(exc.detail, str) else ""
+    if detail == HTTPStatus(exc.status_code).phrase:
+        detail = ""
+    return error_response(request, exc.status_code, detail, headers=exc.headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    """422 with the offending parameters for the API; a plain 400 page for readers."""
+    assert isinstance(exc, RequestValidationError)
+    if not is_api(request):
+        return error_response(request, 400)
+    details = [{"loc": [str(p) for p in err.get("loc", ())], "message": str(err.get("msg", ""))}
+               for err in exc.errors()]
+    return error_response(request, 422, "Invalid request parameters.", details)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)

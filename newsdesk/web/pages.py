@@ -1,0 +1,159 @@
+"""Server-rendered reader pages: front, article, outlet, search, sources.
+
+Each handler gathers plain view objects inside one read snapshot and renders
+after it closes. Parameters are forgiving where a reader typed them (search
+text is trimmed, never rejected) and strict where only links produce them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse
+from starlette.responses import Response
+
+from newsdesk.store import articles, search, sources
+from newsdesk.store.tables import ArticleRow
+from newsdesk.web import views
+from newsdesk.web.render import db_of, render, settings_of
+
+router = APIRouter(default_response_class=HTMLResponse)
+
+MAX_ID = 2**63 - 1
+MAX_QUERY = 500
+RELATED_LIMIT = 5
+SEARCH_PAGE_SIZE = 20
+
+PageNo = Annotated[int, Query(ge=1, le=100_000)]
+
+
+@dataclass(frozen=True)
+class Pager:
+    """Previous/next links for a paged list; ``total`` is None when unknown (search)."""
+
+    page: int
+    size: int
+    total: int | None
+    has_next: bool
+
+    @property
+    def pages(self) -> int | None:
+        return None if self.total is None else max(1, -(-self.total // self.size))
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.size
+
+
+def _pager(page: int, size: int, total: int) -> Pager:
+    return Pager(page=page, size=size, total=total, has_next=page * size < total)
+
+
+def _sidebar(session: Any) -> list[tuple[str, int]]:
+    return articles.outlets(session)
+
+
+@router.get("/")
+def front(request: Request, page: PageNo = 1) -> Response:
+    """Latest articles, newest first, with the outlets list beside them."""
+    size = settings_of(request).page_size
+    with db_of(request).read() as session:
+        total = articles.count_articles(session)
+        pager = _pager(page, size, total)
+        rows = articles.latest_articles(session, limit=size, offset=pager.offset)
+        cards = [views.card(row) for row in rows]
+        outlets = _sidebar(session)
+    return render(request, "front.html", {"cards": cards, "pager": pager, "outlets": outlets,
+                                          "heading": "Top stories", "base_path": "/"})
+
+
+def _article_context(request: Request, session: Any, row: ArticleRow) -> dict[str, Any]:
+    page_url = str(request.url.replace(query="", fragment=""))
+    original = views.safe_url(row.canonical_url) or views.safe_url(row.url)
+    related = [views.card(hit.article, 180)
+               for hit in search.related(session, row, limit=RELATED_LIMIT)]
+    return {
+        "article": row,
+        "when": row.published_at,
+        "paragraphs": views.paragraphs(row.text),
+        "description": views.excerpt(row, 200),
+        "image": views.safe_url(row.image),
+        "original": original,
+        "canonical": original or page_url,
+        "page_url": page_url,
+        "hashtags": [],  # tagging arrives later; the block says so plainly
+        "related": related,
+        "json_ld": views.json_ld(row, page_url),
+    }
+
+
+@router.get("/articles/{article_id:int}")
+def article_page(request: Request, article_id: int) -> Response:
+    """One article, then hashtags, AI features, comments and related coverage."""
+    with db_of(request).read() as session:
+        row = articles.get_article(session, article_id) if 0 < article_id <= MAX_ID else None
+        if row is None:
+            raise HTTPException(404, "We couldn't find that article. It may have been removed.")
+        context = _article_context(request, session, row)
+    return render(request, "article.html", context)
+
+
+@router.get("/outlets/{name:path}")
+def outlet_page(request: Request, name: str, page: PageNo = 1) -> Response:
+    """Everything from one outlet, newest first."""
+    size = settings_of(request).page_size
+    with db_of(request).read() as session:
+        total = articles.count_articles(session, outlet=name)
+        if total == 0:
+            raise HTTPException(404, "We have no articles from that outlet.")
+        pager = _pager(page, size, total)
+        rows = articles.latest_articles(session, limit=size, offset=pager.offset, outlet=name)
+        cards = [views.card(row) for row in rows]
+        outlets = _sidebar(session)
+    return render(request, "outlet.html", {"cards": cards, "pager": pager, "outlets": outlets,
+                                           "outlet": name, "heading": name,
+                                           "base_path": views.outlet_path(name)})
+
+
+@router.get("/search")
+def search_page(request: Request, q: str = "", page: PageNo = 1) -> Response:
+    """Search results; any text is accepted (long input is trimmed, never an error)."""
+    query = q.strip()[:MAX_QUERY]
+    size = SEARCH_PAGE_SIZE
+    cards: list[views.Card] = []
+    has_next = False
+    if query:
+        with db_of(request).read() as session:
+            hits = search.search(session, query, limit=size + 1, offset=(page - 1) * size)
+            cards = [views.card(hit.article) for hit in hits[:size]]
+            has_next = len(hits) > size
+    pager = Pager(page=page, size=size, total=None, has_next=has_next)
+    return render(request, "search.html", {"q": query, "cards": cards, "pager": pager,
+                                           "base_path": "/search"})
+
+
+@router.get("/sources")
+def sources_page(request: Request) -> Response:
+    """Subscriptions and their health, so a failing feed is visible, not silent."""
+    with db_of(request).read() as session:
+        rows = [_source_view(row) for row in sources.list_sources(session)]
+    return render(request, "sources.html", {"sources": rows})
+
+
+def _source_view(row: Any) -> dict[str, Any]:
+    return {
+        "title": row.title or row.url,
+        "url": row.url,
+        "href": views.safe_url(row.url),
+        "site": views.safe_url(row.site_url),
+        "kind": row.kind,
+        "category": row.category,
+        "paused": row.paused,
+        "last_checked": row.last_checked_at,
+        "last_success": row.last_success_at,
+        "next_check": row.next_check_at,
+        "error_count": row.error_count,
+        "last_error": row.last_error,
+    }
