@@ -21,7 +21,7 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -154,6 +154,14 @@ def timed(fn: Extractor, page: Page) -> tuple[str, float]:
     return text, time.perf_counter() - start
 
 
+def warm_up(runners: Iterable[Extractor], pages: list[Page]) -> None:
+    """One untimed call per extractor: lazy imports and dateparser's locale
+    tables (seconds, once per process) would otherwise land on whichever runs first."""
+    for fn in runners:
+        for page in pages:
+            fn(page.html, page.url)
+
+
 def evaluate(
     dataset: Path, limit: int | None = None, progress: Progress | None = None
 ) -> dict[str, object]:
@@ -163,6 +171,7 @@ def evaluate(
     pages = list(load_pages(dataset, limit))
     runners: dict[str, Extractor] = {"ours": ours, "trafilatura": plain_trafilatura}
     scorers = {name: Scorer(fmt) for name in runners}
+    warm_up(runners.values(), pages[:1])
     for done, page in enumerate(pages, 1):
         for name, fn in runners.items():
             text, seconds = timed(fn, page)

@@ -11,7 +11,6 @@ short regular expression and can be tested in isolation.
 
 from __future__ import annotations
 
-import os
 import re
 
 _WS = re.compile(r"\s+")
@@ -87,7 +86,8 @@ _TEASER = re.compile(
 _NEWSLETTER = re.compile(
     r"\bnewsletters?\b.*\b(?:sign up|subscribe|inbox|delivered|register)\b"
     r"|\b(?:sign up|subscribe)\b.*\bnewsletters?\b"
-    r"|\bshare (?:it|this) with\b|\b(?:thanks for signing up|your inbox|your subscription|sign up (?:to|for) get)\b",
+    r"|\bshare (?:it|this) with\b"
+    r"|\b(?:thanks for signing up|your inbox|your subscription|sign up (?:to|for) get)\b",
     re.I,
 )
 _PAYWALL = re.compile(
@@ -119,6 +119,7 @@ _MONTH = re.compile(
 _DATELINE_WORDS = re.compile(r"\b(?:published|updated|posted|last modified)\b", re.I)
 
 SHORT = 300  # pitches and notices are short; a long line is prose
+MIN_STORY = 600  # characters of text before a tail heading may end the story
 
 
 def normalise(line: str) -> str:
@@ -169,13 +170,14 @@ def split_copyright(lines: list[str]) -> tuple[list[str], str]:
 def cut_tail(lines: list[str]) -> list[str]:
     """Drop a "Related Articles"/"Comments" section and all after it.
 
-    Only in the second half of the text (by characters), so a heading that
-    happens to read "Comments" early in a story does not eat it.
+    Only once a story's worth of text precedes it (half the text, or 600
+    characters: related-story excerpts can outweigh a short story), so a
+    heading that happens to read "Comments" in a teaser does not eat the page.
     """
     total = sum(len(x) for x in lines) or 1
     seen = 0
     for i, line in enumerate(lines):
-        if seen > 0.5 * total and _TAIL_HEADING.match(normalise(line)):
+        if (seen > 0.5 * total or seen >= MIN_STORY) and _TAIL_HEADING.match(normalise(line)):
             return lines[:i]
         seen += len(line)
     return lines
@@ -197,11 +199,15 @@ def drop_boxes(lines: list[str]) -> list[str]:
 
 
 def is_top_repeat(line: str, title: str, byline: str, description: str = "") -> bool:
-    """Headline, standfirst, byline or dateline repeated above the first paragraph."""
+    """Headline, byline or dateline repeated above the first paragraph.
+
+    The standfirst is kept even when it equals the meta description: sites
+    often use the first paragraph as their description.
+    """
     norm = normalise(line)
     if not norm or len(norm) > 400:
         return False
-    if _same_headline(norm, normalise(title)) or _same_standfirst(norm, normalise(description)):
+    if _same_headline(norm, normalise(title)):
         return True
     if len(norm) > 160:
         return False
@@ -227,28 +233,12 @@ def _same_headline(norm: str, title: str) -> bool:
     ) < 30
 
 
-def _same_standfirst(norm: str, description: str) -> bool:
-    """The meta description printed again as the deck under the headline."""
-    description = description.rstrip(" .…")
-    if len(description) < 40:
-        return False
-    return norm[:80] == description[:80] and len(norm) < 1.3 * len(description) + 20
-
-
 def strip_top(lines: list[str], title: str, byline: str, description: str = "") -> list[str]:
-    """Remove repeated headline/standfirst/byline/dateline lines among the first few."""
+    """Remove repeated headline/byline/dateline lines among the first few."""
     start = 0
     while start < min(4, len(lines)) and is_top_repeat(lines[start], title, byline, description):
         start += 1
     return lines[start:]
-
-
-def drop_trailing_links(lines: list[str]) -> list[str]:
-    """A run of three or more list items closing the text is a link list (more stories)."""
-    end = len(lines)
-    while end > 0 and lines[end - 1].startswith("- ") and len(lines[end - 1]) < 250:
-        end -= 1
-    return lines[:end] if len(lines) - end >= 3 and end > 0 else lines
 
 
 def clean_lines(
@@ -259,6 +249,4 @@ def clean_lines(
     lines = [x for x in lines if x]
     lines, copyright_line = split_copyright(drop_boxes(cut_tail(lines)))
     lines = [x for x in lines if not is_chrome(x)]
-    if os.environ.get("ND_TRAIL"):
-        lines = drop_trailing_links(lines)
     return strip_top(lines, title, byline, description), copyright_line

@@ -51,7 +51,9 @@ class IngestReport:
     errors: list[str] = field(default_factory=list)
 
     def count(self, status: str) -> None:
-        setattr(self, status, getattr(self, status) + 1)
+        """Count one ``SaveResult.status`` ("created", "updated", "unchanged", "duplicate")."""
+        name = {"duplicate": "duplicates"}.get(status, status)
+        setattr(self, name, getattr(self, name) + 1)
 
     def merge(self, other: IngestReport) -> None:
         for name in ("sources", "not_modified", "failed_sources", "created", "updated",
@@ -173,7 +175,7 @@ class Pipeline:
 
     def _failed(self, source: _SourceState, report: IngestReport, error: str,
                 retry_after: float | None) -> None:
-        log.warning("source failed: %s", error)
+        log.info("source failed: %s", error)  # recorded on the source for the UI and CLI
         report.failed_sources += 1
         report.errors.append(error)
         with self.db.write() as session:

@@ -77,14 +77,14 @@ def get_article(session: Session, article_id: int) -> ArticleRow | None:
 
 
 def _newest_first() -> tuple[object, ...]:
-    return (func.coalesce(ArticleRow.published_at, ArticleRow.ingested_at).desc(),
-            ArticleRow.id.desc())
+    """Publication time, newest first; undated articles (old corpora) after the dated ones."""
+    return (ArticleRow.published_at.desc().nulls_last(), ArticleRow.id.desc())
 
 
 def latest_articles(
     session: Session, *, limit: int = 30, offset: int = 0, outlet: str | None = None
 ) -> list[ArticleRow]:
-    """Newest first by publication time (ingest time when the page gave none)."""
+    """Newest first by publication time; articles without a known date come last."""
     stmt = select(ArticleRow)
     if outlet is not None:
         stmt = stmt.where(ArticleRow.outlet == outlet)

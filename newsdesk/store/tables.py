@@ -95,8 +95,8 @@ class ArticleRow(Base):
         ForeignKey("sources.id", ondelete="SET NULL"), nullable=True, index=True
     )
     key_url: Mapped[str] = mapped_column(String(2048), unique=True)
-    url: Mapped[str] = mapped_column(String(2048))
-    canonical_url: Mapped[str] = mapped_column(String(2048), default="")
+    url: Mapped[str] = mapped_column(String(2048), index=True)
+    canonical_url: Mapped[str] = mapped_column(String(2048), default="", index=True)
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     title: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)

@@ -85,7 +85,7 @@ class Card:
     id: int
     title: str
     outlet: str
-    when: datetime
+    when: datetime | None
     excerpt: str
     image: str
 
@@ -99,7 +99,7 @@ def card(row: ArticleRow, limit: int = EXCERPT_CHARS) -> Card:
         id=row.id,
         title=row.title,
         outlet=row.outlet,
-        when=row.sort_time,
+        when=row.published_at,  # an undated article shows no time rather than ingest time
         excerpt=excerpt(row, limit),
         image=safe_url(row.image),
     )

@@ -91,6 +91,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_articles_source_id", "articles", ["source_id"])
     op.create_index("ix_articles_content_hash", "articles", ["content_hash"])
+    op.create_index("ix_articles_url", "articles", ["url"])
+    op.create_index("ix_articles_canonical_url", "articles", ["canonical_url"])
     op.create_index("ix_articles_ingested_at", "articles", ["ingested_at"])
     op.create_index("ix_articles_published", "articles", ["published_at"])
     op.create_index("ix_articles_outlet_published", "articles", ["outlet", "published_at"])
