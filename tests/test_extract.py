@@ -265,3 +265,13 @@ def test_dates_eval_floor():
 
     result = evaluate(DATES, limit=100)
     assert result["ours"]["f1"] >= 0.93
+
+
+def test_prose_share_tells_a_menu_from_an_article() -> None:
+    from newsdesk.ingest.extract import MIN_PROSE_SHARE, prose_share
+
+    menu = "\n".join(["Home", "City council", "Contacts", "Photo gallery", "Open data"] * 40)
+    story = ("The council approved the new budget on Tuesday after a long debate.\n"
+             "Opposition members said the plan cut too deeply into school spending.")
+    assert prose_share(menu) < MIN_PROSE_SHARE <= prose_share(story)
+    assert prose_share("") == 0.0

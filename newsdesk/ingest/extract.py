@@ -37,6 +37,7 @@ from newsdesk.model import Article
 
 MAX_HTML_CHARS = 12_000_000
 MIN_TEXT_CHARS = 80
+MIN_PROSE_SHARE = 0.5
 RESCUE_CHARS = 1500
 
 _CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -422,11 +423,25 @@ def main_text(tree: HtmlElement, url: str) -> str:
     """
     try:
         text = _trafilatura(tree, url, fast=True)
-        if len(text) >= RESCUE_CHARS:
+        if len(text) >= RESCUE_CHARS and prose_share(text) >= MIN_PROSE_SHARE:
             return text
         return _trafilatura(tree, url, fast=False) or text
     except RecursionError as exc:
         raise ExtractionError("page nested too deeply") from exc
+
+
+def prose_share(text: str) -> float:
+    """Share of the characters that stand in sentence-like lines (six words or more).
+
+    Fast mode sometimes returns a site's whole menu (hundreds of one-word
+    lines) where the full run with fallbacks finds the article; a low share of
+    prose is the tell that sends such a page to the full run.
+    """
+    lines = [line for line in text.split("\n") if line.strip()]
+    total = sum(len(line) for line in lines)
+    if not total:
+        return 0.0
+    return sum(len(line) for line in lines if len(line.split()) >= 6) / total
 
 
 def _trafilatura(tree: HtmlElement, url: str, fast: bool) -> str:
