@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -18,6 +18,10 @@ from rich.table import Table
 
 from newsdesk.config import Settings
 from newsdesk.store.db import Database
+
+if TYPE_CHECKING:  # the AI stack loads only for the commands that use it
+    from newsdesk.ai.service import AIService
+    from newsdesk.ai.types import Cited
 
 app = typer.Typer(help="newsdesk: a self-hosted AI news desk.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -268,6 +272,100 @@ def demo(serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = True
         _serve(settings, db)
 
 
+def _ai(settings: Settings, db: Database) -> AIService:
+    """The same service the web app builds (embedder, optional LLM, store retrieval)."""
+    from newsdesk.ai.factory import build_ai_service
+
+    return build_ai_service(settings, db)
+
+
+def _cited_lines(cites: list[Cited], bullet: str) -> list[str]:
+    """``[p3s2] sentence`` lines; another article's quotes carry its page link."""
+    lines = []
+    for c in cites:
+        where = f" ({c.outlet}, /articles/{c.article_id}#{c.anchor})" if c.outlet else ""
+        lines.append(f"{bullet}[{c.anchor}] {c.text}{where}")
+    return lines
+
+
+@app.command()
+def summarize(
+    article_id: Annotated[int, typer.Argument(help="the article's id")],
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Print an article's summary and key points, each sentence with its anchor."""
+    from newsdesk.ai.factory import UnknownId, article_doc
+
+    settings = _settings()
+    db = _open_db(settings)
+    service = _ai(settings, db)
+    try:
+        doc = article_doc(db, article_id)
+    except UnknownId as exc:
+        _fail(str(exc))
+        return
+    summary, points = service.summary(doc), service.key_points(doc)
+    if as_json:
+        typer.echo(json.dumps({"id": article_id, "summary": summary.as_dict(),
+                               "keypoints": points.as_dict()}, ensure_ascii=False))
+        return
+    lines = [f"Summary ({summary.mode})"]
+    lines += [f"  {summary.text}"] if summary.mode == "llm" else []
+    lines += _cited_lines(summary.sentences, "  ")
+    lines += [f"  note: {summary.note}"] if summary.note else []
+    lines += ["", "Key points", *_cited_lines(points.points, "  - ")]
+    typer.echo("\n".join(lines))
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="a question, in quotes")],
+    scope: Annotated[str, typer.Option(help="all | article | story")] = "all",
+    ident: Annotated[int | None, typer.Option("--id", help="article or story id")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Answer a question by quoting the coverage, or say it is not found."""
+    from newsdesk.ai.factory import SCOPES, UnknownId, answer
+
+    if scope not in SCOPES:
+        _fail(f"--scope must be one of {', '.join(SCOPES)}")
+    if scope != "all" and ident is None:
+        _fail(f"--id is required with --scope {scope}")
+    question = " ".join(question.split())[:500]
+    if not question:
+        _fail("the question is empty")
+    settings = _settings()
+    db = _open_db(settings)
+    service = _ai(settings, db)
+    try:
+        result = answer(service, db, question, scope, ident)
+    except UnknownId as exc:
+        _fail(str(exc))
+        return
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), ensure_ascii=False))
+        return
+    lines = [result.text] if (result.mode == "llm" or not result.found) else []
+    lines += [f"[{i}] " + line for i, line in
+              enumerate(_cited_lines(result.citations, ""), 1)] if result.found else []
+    lines += [f"note: {result.note}"] if result.note else []
+    typer.echo("\n".join(lines))
+
+
+@app.command()
+def bench(
+    articles: Annotated[int, typer.Option(help="BBC articles through the whole pipeline")] = 500,
+    collection: Annotated[int, typer.Option(help="articles in the search collection")] = 100_000,
+) -> None:
+    """Measure throughput, search, AI latency and memory; the last line is one JSON object."""
+    from newsdesk.eval.bench import run
+
+    settings = _settings()
+    console.print("benchmarking: this takes several minutes (the 100k collection is cached)")
+    out.print(json.dumps(run(settings, articles=articles, collection=collection)),
+              soft_wrap=True)
+
+
 @eval_app.command("extraction")
 def eval_extraction(
     dataset: Annotated[Path, typer.Option(help="a folder of ../shared/data/extraction/")],
@@ -299,6 +397,19 @@ def eval_clustering(
     from newsdesk.eval import clustering
 
     _run_eval(lambda progress: clustering.evaluate(dataset, limit=limit, progress=progress))
+
+
+@eval_app.command("summaries")
+def eval_summaries(
+    dataset: Annotated[Path, typer.Option(help="a JSONL file of ../shared/data/summaries/")],
+    limit: Annotated[int | None, typer.Option(help="only the first N items")] = None,
+    words: Annotated[int | None, typer.Option(help="cut both summaries to N words")] = None,
+) -> None:
+    """ROUGE of our summaries and LEAD-3 in the same run; last line is JSON."""
+    from newsdesk.eval import summaries
+
+    _run_eval(lambda progress: summaries.evaluate(dataset, limit=limit, words=words,
+                                                  progress=progress))
 
 
 def _run_eval(run: object) -> None:

@@ -114,3 +114,32 @@ def test_article_page_shows_the_seed_blocks(server: FixtureServer, settings: Set
     api = client.get(f"/api/articles/{upi.id}").json()
     assert api["copyright"] == main.copyright
     assert {r["title"] for r in api["related"]} == {r.title for r in related}
+
+
+def test_enriched_seed_has_tags_stories_and_semantic_related(
+        server: FixtureServer, settings: Settings, db: Database) -> None:
+    """After the enrich stage: hashtags, separate stories, related via vectors."""
+    from newsdesk.enrich.enricher import Enricher
+    from newsdesk.store import tags
+    from newsdesk.web.app import create_app
+
+    main, related, feed = _serve_seed(server)
+    _ingest(settings, db, feed)
+    report = Enricher(settings, db).run_pending()
+    assert report.enriched == 4 and report.errors == []
+    with db.read() as session:
+        rows = {a.title: a for a in articles.latest_articles(session, limit=10)}
+        upi = rows[main.title]
+        slugs = {t.slug for t in tags.article_tags(session, upi.id)}
+        assert {"KimJongUn", "NorthKorea", "Russia", "Ukraine"} <= slugs
+        assert any("Lyubimova" in s for s in slugs)
+        for art in related:
+            other = rows[art.title]
+            assert {"Russia", "Ukraine"} <= {t.slug for t in tags.article_tags(session, other.id)}
+            assert other.story_id != upi.story_id
+    client = TestClient(create_app(settings, db))
+    for title, row in rows.items():
+        api = client.get(f"/api/articles/{row.id}").json()
+        assert {r["title"] for r in api["related"]} == set(rows) - {title}, title
+    page = client.get(f"/articles/{upi.id}").text
+    assert "#KimJongUn" in page and 'href="/tags/Russia"' in page

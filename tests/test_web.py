@@ -153,7 +153,7 @@ def test_article_page_blocks_in_order(client: TestClient) -> None:
 def test_article_page_empty_states_are_plain(client: TestClient) -> None:
     html = client.get(f"/articles/{_id(client, 'Lake ferry')}").text
     assert "No hashtags yet." in html
-    assert "not available yet" in html
+    assert 'href="/articles/' in html and '?ai=summary#ai-features">Summary</a>' in html
     assert "No comments yet..." in html
 
 

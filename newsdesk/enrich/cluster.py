@@ -37,6 +37,7 @@ from typing import Protocol
 import numpy as np
 
 from newsdesk.enrich import features as ft
+from newsdesk.enrich.embed import article_text
 
 StoryKey = int
 
@@ -376,7 +377,6 @@ def _extend_span(story: Story, item: ArticleInput, when: datetime | None) -> Non
         story.last_seen = when
 
 
-def embedding_text(title: str, text: str, chars: int = 1200) -> str:
-    """What to embed: the headline and the opening, where news puts its who/what/where."""
-    body = text[:chars]
-    return f"{title}. {body}" if title else body
+def embedding_text(title: str, text: str) -> str:
+    """What to embed: the same text the enrich stage embeds, so the eval measures the product."""
+    return article_text(title, text)

@@ -6,6 +6,7 @@ and consumers can rely on the same keys everywhere.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,8 +36,17 @@ def copy_group(session: Session, row: ArticleRow) -> set[int]:
     return {row.id} | {other.id for other in dedup.duplicates_of(session, row.id)}
 
 
-def related_articles(session: Session, row: ArticleRow,
-                     limit: int = RELATED_LIMIT) -> list[ArticleRow]:
+RelatedFinder = Callable[[Session, ArticleRow, int], list[ArticleRow]]
+"""Finds candidate related rows, best first (the web passes the semantic one)."""
+
+
+def lexical_related(session: Session, row: ArticleRow, limit: int) -> list[ArticleRow]:
+    """BM25 key-term neighbours: what works with no vectors and no models loaded."""
+    return [hit.article for hit in search.related(session, row, limit=limit)]
+
+
+def related_articles(session: Session, row: ArticleRow, limit: int = RELATED_LIMIT,
+                     finder: RelatedFinder = lexical_related) -> list[ArticleRow]:
     """Related coverage without syndicated copies: not of this article, not of each other.
 
     A candidate is dropped when it belongs to this article's copy group, and
@@ -46,8 +56,7 @@ def related_articles(session: Session, row: ArticleRow,
     group = copy_group(session, row)
     seen_roots: set[int] = set()
     picked: list[ArticleRow] = []
-    for hit in search.related(session, row, limit=limit * RELATED_OVERFETCH):
-        other = hit.article
+    for other in finder(session, row, limit * RELATED_OVERFETCH):
         root = other.duplicate_of or other.id
         if other.id in group or root in group or root in seen_roots:
             continue
@@ -59,9 +68,10 @@ def related_articles(session: Session, row: ArticleRow,
 
 
 def related_json(
-    session: Session, row: ArticleRow, limit: int = RELATED_LIMIT
+    session: Session, row: ArticleRow, limit: int = RELATED_LIMIT,
+    finder: RelatedFinder = lexical_related,
 ) -> list[dict[str, Any]]:
-    """Lexical neighbours from other outlets first, as small reference objects."""
+    """Related coverage, other outlets first, as small reference objects."""
     return [
         {
             "id": other.id,
@@ -69,7 +79,7 @@ def related_json(
             "outlet": other.outlet,
             "published_at": iso_utc(other.published_at),
         }
-        for other in related_articles(session, row, limit)
+        for other in related_articles(session, row, limit, finder)
     ]
 
 
@@ -84,7 +94,8 @@ def duplicates_json(session: Session, row: ArticleRow) -> list[dict[str, Any]]:
             for other in dedup.duplicates_of(session, row.id)]
 
 
-def article_json(session: Session, row: ArticleRow, *, with_related: bool = True) -> dict[str, Any]:
+def article_json(session: Session, row: ArticleRow, *, with_related: bool = True,
+                 finder: RelatedFinder = lexical_related) -> dict[str, Any]:
     """The public JSON object for one article.
 
     ``duplicates`` lists the rest of the copy group (original included when
@@ -110,5 +121,5 @@ def article_json(session: Session, row: ArticleRow, *, with_related: bool = True
         "duplicate_of": row.duplicate_of,
     }
     if with_related:
-        data["related"] = related_json(session, row)
+        data["related"] = related_json(session, row, finder=finder)
     return data

@@ -15,7 +15,7 @@ from newsdesk.store import articles, search, stories, tags
 from newsdesk.store.serialize import article_json, iso_utc, tag_json
 from newsdesk.store.tables import ArticleRow, StoryRow
 from newsdesk.web import queries
-from newsdesk.web.render import db_of, now_of
+from newsdesk.web.render import db_of, now_of, related_of
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -56,7 +56,7 @@ def get_article(request: Request, article_id: int) -> dict[str, Any]:
         row = articles.get_article(session, article_id) if 0 < article_id <= MAX_ID else None
         if row is None:
             raise HTTPException(404, f"No article with id {article_id}.")
-        return article_json(session, row)
+        return article_json(session, row, finder=related_of(request))
 
 
 @router.get("/search")

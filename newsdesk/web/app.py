@@ -1,7 +1,8 @@
 """The reader's web app: server-rendered pages plus a small JSON API.
 
-Everything works without JavaScript; the only script on a page is JSON-LD,
-which carries the per-request CSP nonce. The database is created here only
+Everything works without JavaScript; the scripts on a page are JSON-LD and
+the optional ``/static/ai.js`` enhancement, both carrying the per-request CSP
+nonce. The database is created here only
 when the caller does not pass one (tests and the CLI pass their own).
 """
 
@@ -22,8 +23,9 @@ from starlette.responses import Response
 
 from newsdesk import __version__
 from newsdesk.config import Settings
+from newsdesk.enrich.related import RelatedFinder
 from newsdesk.store.db import Database
-from newsdesk.web import api, pages
+from newsdesk.web import ai_api, api, pages
 from newsdesk.web.render import build_templates, error_response, is_api, utc_now
 from newsdesk.web.security import SecurityMiddleware
 
@@ -41,13 +43,22 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.state.clock = utc_now
+    app.state.related = RelatedFinder(settings, db)  # loads the model on first use
+    app.state.ai = None  # newsdesk.web.ai.service_of builds it on first use
     app.state.templates = build_templates(lambda: app.state.clock)
     app.add_middleware(SecurityMiddleware, on_error=_server_error)
     _add_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(api.router)
+    app.include_router(ai_api.router)
     app.include_router(pages.router)
+    app.add_api_route("/healthz", _healthz, include_in_schema=False)
     return app
+
+
+async def _healthz() -> dict[str, str]:
+    """Liveness for process supervisors and the bench: the process answers."""
+    return {"status": "ok"}
 
 
 def _lifespan(db: Database, owned: bool) -> Any:

@@ -18,8 +18,8 @@ from starlette.responses import Response
 
 from newsdesk.store import articles, search, serialize, sources, stories, tags
 from newsdesk.store.tables import ArticleRow
-from newsdesk.web import coverage, queries, views
-from newsdesk.web.render import db_of, now_of, render, settings_of
+from newsdesk.web import ai, coverage, queries, views
+from newsdesk.web.render import db_of, now_of, related_of, render, settings_of
 
 router = APIRouter(default_response_class=HTMLResponse)
 
@@ -88,11 +88,13 @@ def _article_context(request: Request, session: Any, row: ArticleRow) -> dict[st
     page_url = str(request.url.replace(query="", fragment=""))
     original = views.safe_url(row.canonical_url) or views.safe_url(row.url)
     related = [views.card(other, 180)
-               for other in serialize.related_articles(session, row, limit=RELATED_LIMIT)]
+               for other in serialize.related_articles(session, row, RELATED_LIMIT,
+                                                        related_of(request))]
     return {
         "article": row,
         "when": row.published_at,
         "paragraphs": views.paragraphs(row.text),
+        "body": ai.anchored_paragraphs(row.text),
         "description": views.excerpt(row, 200),
         "image": views.safe_url(row.image),
         "original": original,
@@ -105,26 +107,44 @@ def _article_context(request: Request, session: Any, row: ArticleRow) -> dict[st
     }
 
 
+AIParam = Annotated[str, Query()]  # trimmed by ai.parse_request, never rejected
+
+
 @router.get("/articles/{article_id:int}")
-def article_page(request: Request, article_id: int) -> Response:
-    """One article, then hashtags, AI features, comments and related coverage."""
+def article_page(request: Request, article_id: int, ai_feature: Annotated[
+        str, Query(alias="ai")] = "", ask: AIParam = "", scope: AIParam = "",
+        explain: AIParam = "") -> Response:
+    """One article, then hashtags, AI features, comments and related coverage.
+
+    The AI block's result (``?ai=summary|keypoints``, ``?ask=``, ``?explain=``)
+    is computed after the read snapshot closes and shown inline.
+    """
+    wanted = ai.parse_request(ai_feature, ask, scope, explain)
     with db_of(request).read() as session:
         row = articles.get_article(session, article_id) if 0 < article_id <= MAX_ID else None
         if row is None:
             raise HTTPException(404, "We couldn't find that article. It may have been removed.")
         context = _article_context(request, session, row)
+        job = ai.article_job(wanted, request, row.id, context["coverage"].story_id)
+    context["ai"] = wanted
+    context["panel"] = ai.run(request, job, wanted.feature) if job is not None else None
     return render(request, "article.html", context)
 
 
 @router.get("/stories/{story_id:int}")
-def story_page(request: Request, story_id: int) -> Response:
-    """Full coverage: every outlet's articles on one story, grouped and on a timeline."""
+def story_page(request: Request, story_id: int, ask: AIParam = "") -> Response:
+    """Full coverage: the brief, every outlet's articles on one story, and a timeline."""
     with db_of(request).read() as session:
         row = stories.get_story(session, story_id) if 0 < story_id <= MAX_ID else None
         view = coverage.story_page(session, row) if row is not None else None
     if view is None:
         raise HTTPException(404, "We couldn't find that story. It may have been merged or removed.")
-    return render(request, "story.html", {"story": view})
+    wanted = ai.parse_request(ask=ask, scope="story")
+    panel = None
+    if wanted.feature == "ask":
+        panel = ai.run(request, ai.story_ask_job(request, story_id, wanted.question), "ask")
+    return render(request, "story.html", {"story": view, "brief": ai.story_brief(request, story_id),
+                                          "question": wanted.question, "panel": panel})
 
 
 @router.get("/tags/{slug}")

@@ -21,6 +21,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.templating import Jinja2Templates
 
 from newsdesk.config import Settings
+from newsdesk.enrich.related import RelatedFinder
 from newsdesk.store.db import Database
 from newsdesk.web import timefmt, views
 from newsdesk.web.security import nonce_of
@@ -38,6 +39,12 @@ def utc_now() -> datetime:
 def db_of(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
+
+
+def related_of(request: Request) -> RelatedFinder:
+    """The app's related-articles finder (semantic once articles have vectors)."""
+    finder: RelatedFinder = request.app.state.related
+    return finder
 
 
 def settings_of(request: Request) -> Settings:
