@@ -76,6 +76,16 @@ class Article:
         return content_hash(self.text)
 
 
+@dataclass(frozen=True)
+class Tag:
+    """One hashtag of an article (made by newsdesk.enrich.tags, stored by newsdesk.store.tags)."""
+
+    slug: str  # "NorthKorea": CamelCase, ASCII-folded, shown as #NorthKorea
+    name: str  # "North Korea"
+    kind: str  # person | org | place | topic
+    score: float  # salience in (0, 1], 1 for the article's most salient tag
+
+
 _WS = re.compile(r"\s+")
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from newsdesk.enrich import features as ft
+from newsdesk.enrich import storyline
 from newsdesk.enrich.cluster import (
     ArticleInput,
     ClusterConfig,
@@ -174,7 +175,7 @@ def _cluster(session, clusterer: StoryClusterer, article_id: int,
     row = articles.get_article(session, article_id)
     assert row is not None
     vec = None if encoder is None else encoder.encode([embedding_text(row.title, row.text)])[0]
-    assignment = stories.cluster_article(session, clusterer, row, vec)
+    assignment = storyline.cluster_article(session, clusterer, row, vec)
     assert assignment.story.row_id is not None
     return assignment.story.row_id
 
@@ -191,7 +192,7 @@ def test_stories_persist_and_resume(db: Database, encoder: Encoder | None) -> No
 
     resumed = StoryClusterer()
     with db.write() as session:
-        assert stories.resume(session, resumed, now=T0 + timedelta(days=1)) == 2
+        assert storyline.resume(session, resumed, now=T0 + timedelta(days=1)) == 2
         follow = _save(session, "f", FLOOD_FOLLOWUP, T0 + timedelta(days=1), "Coastal Times")
         assert _cluster(session, resumed, follow, encoder) == flood_id
 

@@ -412,3 +412,12 @@ def test_cli_ask(world: World) -> None:
     assert "six metres" in story
     missing = _cli(world, "ask", "What is the capital of Peru?", "--json")
     assert json.loads(missing.strip().splitlines()[-1])["found"] is False
+
+
+def test_anchored_body_keeps_every_character_between_sentences() -> None:
+    from newsdesk.web.ai import anchored_paragraphs
+
+    text = ('"It is important," he said. "It is necessary to learn more."\n'
+            "North Korea has sent some 14,000 troops.Pyongyang acknowledged it. Then more.")
+    rendered = ["".join(seg.text for seg in para) for para in anchored_paragraphs(text)]
+    assert rendered == text.split("\n")

@@ -20,12 +20,12 @@ import numpy as np
 from sqlalchemy import select
 
 from newsdesk.config import Settings
-from newsdesk.enrich import dedup
+from newsdesk.enrich import dedup, storyline
 from newsdesk.enrich.cluster import StoryClusterer
 from newsdesk.enrich.embed import Embedder, article_text, load_embedder
 from newsdesk.enrich.tags import extract_tags
-from newsdesk.store import stories, vectors
 from newsdesk.store import tags as tag_store
+from newsdesk.store import vectors
 from newsdesk.store.db import Database
 from newsdesk.store.tables import ArticleRow, utcnow
 from newsdesk.store.vectors import VectorIndex
@@ -85,7 +85,7 @@ class Enricher:
         if self._clusterer is None:
             clusterer = StoryClusterer()
             with self.db.read() as session:
-                stories.resume(session, clusterer)
+                storyline.resume(session, clusterer)
             self._clusterer = clusterer
         return self._clusterer
 
@@ -145,7 +145,7 @@ class Enricher:
                 copy_of = session.get(ArticleRow, original)
                 row.story_id = copy_of.story_id if copy_of else None
             else:
-                assignment = stories.cluster_article(session, self._story_clusterer(), row,
+                assignment = storyline.cluster_article(session, self._story_clusterer(), row,
                                                      vector)
                 report.new_stories += int(assignment.created)
             row.enriched_at = utcnow()

@@ -34,18 +34,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from newsdesk.enrich import aliases as A
+from newsdesk.model import Tag
 
 __all__ = ["Tag", "extract_tags", "key_of", "slugify"]
-
-
-@dataclass(frozen=True)
-class Tag:
-    """One hashtag of an article."""
-
-    slug: str  # "NorthKorea": CamelCase, ASCII-folded, shown as #NorthKorea
-    name: str  # "North Korea"
-    kind: str  # person | org | place | topic
-    score: float  # salience in (0, 1], 1 for the article's most salient tag
 
 
 # --------------------------------------------------------------------------- text

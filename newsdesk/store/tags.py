@@ -12,33 +12,34 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from newsdesk.enrich.tags import Tag
+from newsdesk.model import Tag
 from newsdesk.store.tables import ArticleRow, ArticleTagRow, TagRow
 
 
-def _upsert(session: Session, tag: Tag) -> TagRow:
-    row = session.scalars(select(TagRow).where(TagRow.slug == tag.slug)).first()
-    if row is None:
-        row = TagRow(slug=tag.slug, name=tag.name[:256], kind=tag.kind)
-        session.add(row)
-        session.flush()
-    return row
-
-
 def set_article_tags(session: Session, article_id: int, tags: Iterable[Tag]) -> None:
-    """Replace an article's tags (re-tagging after an edit must not leave stale links)."""
-    session.execute(delete(ArticleTagRow).where(ArticleTagRow.article_id == article_id))
-    seen: set[str] = set()
+    """Replace an article's tags (re-tagging after an edit must not leave stale links).
+
+    One query finds the known tags, new ones are inserted, links go in one
+    statement: this runs for every ingested article.
+    """
+    unique: dict[str, Tag] = {}
     for tag in tags:
-        if tag.slug in seen:
-            continue
-        seen.add(tag.slug)
-        row = _upsert(session, tag)
-        session.add(ArticleTagRow(article_id=article_id, tag_id=row.id, score=tag.score))
+        unique.setdefault(tag.slug, tag)
+    session.execute(delete(ArticleTagRow).where(ArticleTagRow.article_id == article_id))
+    if not unique:
+        return
+    rows = {r.slug: r for r in session.scalars(select(TagRow).where(TagRow.slug.in_(unique)))}
+    for slug, tag in unique.items():
+        if slug not in rows:
+            rows[slug] = TagRow(slug=slug, name=tag.name[:256], kind=tag.kind)
+            session.add(rows[slug])
     session.flush()
+    session.execute(insert(ArticleTagRow), [
+        {"article_id": article_id, "tag_id": rows[slug].id, "score": tag.score}
+        for slug, tag in unique.items()])
 
 
 def article_tags(session: Session, article_id: int) -> list[TagRow]:

@@ -66,7 +66,8 @@ def _line_segments(line: str, start: int, sentences: list[tuple[int, int, str]])
         cursor = s_end
     if cursor < start + len(line):
         out.append(Segment(line[cursor - start:]))
-    return [s for s in out if s.anchor or s.text.strip()] or [Segment(line.strip())]
+    # Keep the spaces between sentences: they are text too ("said. It", not "said.It").
+    return [s for s in out if s.anchor or s.text] or [Segment(line.strip())]
 
 
 def anchored_paragraphs(text: str) -> list[list[Segment]]:
