@@ -216,6 +216,7 @@ def test_stories_persist_and_resume(db: Database, encoder: Encoder | None) -> No
 # -- the seed ----------------------------------------------------------------------
 
 
+@pytest.mark.skipif(not SEED.exists(), reason="../shared/seed is not present")
 def test_seed_related_articles_are_not_the_kim_story(encoder: Encoder | None) -> None:
     main, related = parse_seed(SEED)
     assert len(related) == 3
