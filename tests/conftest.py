@@ -71,3 +71,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     yield f"{PG_URL}?options=-csearch_path%3D{schema}"
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(scope="session")
+def embedder():  # type: ignore[no-untyped-def]
+    """The packaged all-MiniLM-L6-v2 on onnxruntime, loaded once for the whole run."""
+    from newsdesk.enrich.embed import load_embedder
+
+    return load_embedder()

@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from newsdesk.ai.ask import NOT_FOUND, ask
 from newsdesk.ai.faithful import problems
 from newsdesk.ai.types import Doc
+from tests.conftest import SEED
 from tests.seedpages import parse_seed
-
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_af01607751a1112c.txt"
-
-
-@pytest.fixture(scope="module")
-def embedder():
-    pytest.importorskip("onnxruntime")
-    from newsdesk.enrich.embed import load_embedder
-
-    return load_embedder()
 
 
 @pytest.fixture(scope="module")

@@ -27,18 +27,10 @@ from newsdesk.ai.faithful import problems
 from newsdesk.ai.llm import LLMClient, LLMConfig, LLMError, claims, verify
 from newsdesk.ai.service import AIService
 from newsdesk.ai.types import Cited, Doc
+from tests.conftest import SEED
 from tests.seedpages import parse_seed
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_af01607751a1112c.txt"
 TROOPS = "How many troops has North Korea sent?"
-
-
-@pytest.fixture(scope="module")
-def embedder():
-    pytest.importorskip("onnxruntime")
-    from newsdesk.enrich.embed import load_embedder
-
-    return load_embedder()
 
 
 @pytest.fixture(scope="module")

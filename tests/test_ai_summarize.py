@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,17 +12,8 @@ from newsdesk.ai.faithful import problems
 from newsdesk.ai.sentences import split_text
 from newsdesk.ai.summarize import key_points, summarize
 from newsdesk.ai.types import Doc
+from tests.conftest import SEED
 from tests.seedpages import parse_seed
-
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_af01607751a1112c.txt"
-
-
-@pytest.fixture(scope="module")
-def embedder():
-    pytest.importorskip("onnxruntime")
-    from newsdesk.enrich.embed import load_embedder
-
-    return load_embedder()
 
 
 @pytest.fixture(scope="module")

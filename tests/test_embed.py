@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from newsdesk.enrich.embed import Embedder, article_text, load_embedder
-
-
-@pytest.fixture(scope="module")
-def embedder() -> Embedder:
-    return load_embedder()
 
 
 def test_vectors_are_unit_float32_rows(embedder: Embedder) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from newsdesk.config import Settings
-from newsdesk.enrich.embed import Embedder, article_text, load_embedder
+from newsdesk.enrich.embed import Embedder, article_text
 from newsdesk.enrich.related import related_articles
 from newsdesk.enrich.semantic import hybrid_search
 from newsdesk.model import Article
@@ -26,11 +26,6 @@ BBC = DATA / "corpus" / "bbc-news-2225.jsonl"
 SEED_DAY = datetime(2025, 8, 20, 9, tzinfo=UTC)
 
 pytestmark = pytest.mark.skipif(not SEED.exists(), reason="seed not present")
-
-
-@pytest.fixture(scope="module")
-def embedder() -> Embedder:
-    return load_embedder()
 
 
 def seed_articles() -> list[Article]:

@@ -29,9 +29,9 @@ from newsdesk.store.db import Database
 from newsdesk.store.tables import ArticleRow, StoryRow
 from newsdesk.web.ai import FAILED
 from newsdesk.web.app import create_app
+from tests.conftest import SEED
 from tests.seedpages import parse_seed
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_af01607751a1112c.txt"
 NOW = datetime(2025, 8, 21, 12, 0, tzinfo=UTC)
 TROOPS = "North Korea has sent some 14,000 troops"
 
