@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,11 +23,28 @@ def server() -> Iterator[FixtureServer]:
     srv.stop()
 
 
+# NEWSDESK_TEST_BACKEND=postgresql runs every test that uses ``settings`` or
+# ``strict_settings`` against PostgreSQL (a fresh schema each): `make test` runs
+# the suite on both backends, the same code and the same tests.
+BACKEND = os.environ.get("NEWSDESK_TEST_BACKEND", "sqlite")
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def backend_url(tmp_path: Path) -> Iterator[str]:
+    """The database a test's settings point at: SQLite in tmp_path, or a PostgreSQL schema."""
+    if BACKEND != "postgresql":
+        yield ""
+        return
+    with _pg_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, backend_url: str) -> Settings:
     """Settings for a test: private networks allowed (the fixture server is on loopback)."""
     return Settings(
         data_dir=tmp_path,
+        database_url=backend_url,
         allow_private_networks=True,
         connect_timeout=2.0,
         total_timeout=5.0,
@@ -35,10 +53,10 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def strict_settings(tmp_path: Path) -> Settings:
+def strict_settings(tmp_path: Path, backend_url: str) -> Settings:
     """Settings as a real deployment has them: private networks refused."""
-    return Settings(data_dir=tmp_path, allow_private_networks=False, connect_timeout=2.0,
-                    total_timeout=5.0, sample="")
+    return Settings(data_dir=tmp_path, database_url=backend_url, allow_private_networks=False,
+                    connect_timeout=2.0, total_timeout=5.0, sample="")
 
 
 PG_URL = os.environ.get("NEWSDESK_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -55,12 +73,8 @@ def _pg_available() -> bool:
         return False
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database on each backend (PostgreSQL: a schema of its own)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'test.db'}"
-        return
+@contextmanager
+def _pg_schema() -> Iterator[str]:
     if not _pg_available():
         pytest.skip("PostgreSQL is not reachable")
     import psycopg
@@ -68,9 +82,21 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
-    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database on each backend (PostgreSQL: a schema of its own)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    with _pg_schema() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
