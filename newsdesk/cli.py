@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -16,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from newsdesk.accounts.cli import user_app
 from newsdesk.config import Settings
 from newsdesk.store.db import Database
 
@@ -27,6 +29,7 @@ app = typer.Typer(help="newsdesk: a self-hosted AI news desk.", no_args_is_help=
                   pretty_exceptions_enable=False)
 eval_app = typer.Typer(help="Measure newsdesk against real benchmark data.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
+app.add_typer(user_app, name="user")
 console = Console(stderr=True)
 out = Console()
 
@@ -267,9 +270,16 @@ def demo(serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = True
     settings = _settings()
     db = _open_db(settings)
     run_demo_ingest(settings, db, default_sources_opml(), console, _progress)
-    run_enrich(settings, db)
-    if serve_after:
-        _serve(settings, db)
+    if not serve_after:
+        run_enrich(settings, db)
+        return
+    # Serve at once and enrich alongside: the articles are readable now, and
+    # hashtags, stories and semantic related articles fill in as the batches land.
+    console.print("Enriching in the background: hashtags, stories and related articles "
+                  "appear as it goes.")
+    threading.Thread(target=run_enrich, args=(settings, db), daemon=True,
+                     name="enrich").start()
+    _serve(settings, db)
 
 
 def _ai(settings: Settings, db: Database) -> AIService:

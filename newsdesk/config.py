@@ -59,6 +59,12 @@ class Settings:
     llm_max_tokens: int = 256
     llm_cooldown: float = 60.0
     llm_api_key: str = ""
+    # Accounts (newsdesk.accounts, newsdesk.web.auth)
+    allow_registration: bool = True
+    session_days: int = 30
+    trust_proxy: bool = False
+    secure_cookies: bool = False
+    max_request_bytes: int = 1 * MiB
     # Web server
     host: str = "127.0.0.1"
     port: int = 8000

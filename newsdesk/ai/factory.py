@@ -22,7 +22,7 @@ from newsdesk.ai.types import ArticleLike, Doc
 from newsdesk.config import Settings
 from newsdesk.store import search, stories, tags
 from newsdesk.store.db import Database
-from newsdesk.store.tables import ArticleRow
+from newsdesk.store.tables import MAX_ID, ArticleRow
 
 RETRIEVE_LIMIT = 20
 MAX_TERMS = 8
@@ -106,7 +106,6 @@ def build_ai_service(settings: Settings, db: Database) -> AIService:
     return AIService(load_embedder(settings), llm=build_llm(settings), retrieve=retrieve)
 
 
-MAX_ID = 2**63 - 1
 SCOPES = ("article", "story", "all")
 
 

@@ -24,6 +24,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+MAX_ID = 2**31 - 1
+"""Largest row id: ids are INTEGER, 32-bit on PostgreSQL; a larger id in a URL is a 404."""
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -13,14 +13,13 @@ from sqlalchemy.orm import Session
 
 from newsdesk.store import articles, search, stories, tags
 from newsdesk.store.serialize import article_json, iso_utc, tag_json
-from newsdesk.store.tables import ArticleRow, StoryRow
+from newsdesk.store.tables import MAX_ID, ArticleRow, StoryRow
 from newsdesk.web import queries
 from newsdesk.web.render import db_of, now_of, related_of
 
 router = APIRouter(prefix="/api", tags=["api"])
 
 MAX_LIMIT = 100
-MAX_ID = 2**63 - 1
 MAX_QUERY = 500
 MAX_SLUG = 128
 

@@ -14,7 +14,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -25,7 +25,19 @@ from newsdesk import __version__
 from newsdesk.config import Settings
 from newsdesk.enrich.related import RelatedFinder
 from newsdesk.store.db import Database
-from newsdesk.web import ai_api, api, pages
+from newsdesk.web import (
+    account_pages,
+    admin_pages,
+    ai_api,
+    api,
+    auth,
+    feeds_out,
+    openapi,
+    pages,
+    reader,
+    reader_pages,
+)
+from newsdesk.web.limits import BodyLimitMiddleware
 from newsdesk.web.render import build_templates, error_response, is_api, utc_now
 from newsdesk.web.security import SecurityMiddleware
 
@@ -39,19 +51,30 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         db = Database(settings.resolved_database_url)
         db.migrate()
     app = FastAPI(title="newsdesk", version=__version__, docs_url=None, redoc_url=None,
-                  openapi_url="/api/openapi.json", lifespan=_lifespan(db, owned))
+                  openapi_url="/api/openapi.json", lifespan=_lifespan(db, owned),
+                  dependencies=[Depends(auth.csrf_protect)])
     app.state.settings = settings
     app.state.db = db
     app.state.clock = utc_now
     app.state.related = RelatedFinder(settings, db)  # loads the model on first use
     app.state.ai = None  # newsdesk.web.ai.service_of builds it on first use
     app.state.templates = build_templates(lambda: app.state.clock)
+    app.state.templates.env.globals["feed_links"] = feeds_out.feed_links
+    auth.install(app, settings)  # CSRF cookie middleware, login redirect, template globals
+    reader.install_globals(app.state.templates)  # follow_mode() for follow/mute buttons
+    app.add_middleware(BodyLimitMiddleware, max_bytes=app.state.auth.max_request_bytes,
+                       on_reject=_body_rejected)  # inside SecurityMiddleware: 413 gets headers
     app.add_middleware(SecurityMiddleware, on_error=_server_error)
     _add_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(api.router)
     app.include_router(ai_api.router)
+    app.include_router(feeds_out.router)  # before pages: /outlets/{name:path} would match feeds
     app.include_router(pages.router)
+    openapi.install(app)
+    app.include_router(account_pages.router)
+    app.include_router(reader_pages.router)
+    app.include_router(admin_pages.router)
     app.add_api_route("/healthz", _healthz, include_in_schema=False)
     return app
 
@@ -73,6 +96,11 @@ def _lifespan(db: Database, owned: bool) -> Any:
 
 async def _server_error(request: Request, _exc: Exception) -> Response:
     return error_response(request, 500)
+
+
+async def _body_rejected(request: Request, status: int) -> Response:
+    message = "That request was too large." if status == 413 else ""
+    return error_response(request, status, message)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

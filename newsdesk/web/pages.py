@@ -17,13 +17,12 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from newsdesk.store import articles, search, serialize, sources, stories, tags
-from newsdesk.store.tables import ArticleRow
-from newsdesk.web import ai, coverage, queries, views
+from newsdesk.store.tables import MAX_ID, ArticleRow
+from newsdesk.web import ai, coverage, queries, reader, views
 from newsdesk.web.render import db_of, now_of, related_of, render, settings_of
 
 router = APIRouter(default_response_class=HTMLResponse)
 
-MAX_ID = 2**63 - 1
 MAX_QUERY = 500
 RELATED_LIMIT = 5
 SEARCH_PAGE_SIZE = 20
@@ -65,11 +64,12 @@ def front(request: Request, page: PageNo = 1) -> Response:
     size = settings_of(request).page_size
     now = now_of(request)
     with db_of(request).read() as session:
-        top = _top_stories(session, now) if page == 1 else []
-        pager = _pager(page, size, queries.count_originals(session))
-        rows = queries.latest_originals(session, limit=size, offset=pager.offset)
+        top = reader.filter_top(request, session, _top_stories(session, now)) if page == 1 else []
+        rows, total = reader.latest_for(request, session, limit=size, offset=(page - 1) * size)
+        pager = _pager(page, size, total)
         cards = [views.card(row) for row in rows]
         trending, is_recent = queries.trending_or_popular(session, now)
+        trending = reader.filter_trending(request, trending)
         outlets = _sidebar(session)
     return render(request, "front.html", {
         "top": top, "cards": cards, "pager": pager, "outlets": outlets,
@@ -125,7 +125,9 @@ def article_page(request: Request, article_id: int, ai_feature: Annotated[
         if row is None:
             raise HTTPException(404, "We couldn't find that article. It may have been removed.")
         context = _article_context(request, session, row)
+        context.update(reader.article_extras(request, session, row))
         job = ai.article_job(wanted, request, row.id, context["coverage"].story_id)
+    reader.mark_read(request, row.id)
     context["ai"] = wanted
     context["panel"] = ai.run(request, job, wanted.feature) if job is not None else None
     return render(request, "article.html", context)
@@ -144,7 +146,8 @@ def story_page(request: Request, story_id: int, ask: AIParam = "") -> Response:
     if wanted.feature == "ask":
         panel = ai.run(request, ai.story_ask_job(request, story_id, wanted.question), "ask")
     return render(request, "story.html", {"story": view, "brief": ai.story_brief(request, story_id),
-                                          "question": wanted.question, "panel": panel})
+                                          "question": wanted.question, "panel": panel,
+                                          **reader.story_extras(request, story_id)})
 
 
 @router.get("/tags/{slug}")
