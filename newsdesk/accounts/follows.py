@@ -257,7 +257,8 @@ class Followed:
 
 def followed_list(session: Session, user_id: int) -> list[Followed]:
     """Everything the reader follows or mutes, with per-tag unread counts."""
-    rows = session.scalars(select(FollowRow).where(FollowRow.user_id == user_id)
+    rows = session.scalars(select(FollowRow).where(FollowRow.user_id == user_id,
+                                                   FollowRow.kind.in_(KINDS))
                            .order_by(FollowRow.mode, FollowRow.kind, FollowRow.target))
     out = []
     for row in rows:

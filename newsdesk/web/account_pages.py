@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from newsdesk.accounts import service
 from newsdesk.store.tables import UserRow
-from newsdesk.web import auth
+from newsdesk.web import auth, fever
 from newsdesk.web.render import db_of, error_response, render
 
 router = APIRouter(default_response_class=HTMLResponse)
@@ -142,6 +142,9 @@ def _account(request: Request, user: UserRow, status: int = 200, **extra: Any) -
     return _page(request, "account.html", context, status)
 
 
+account_page = _account  # the OPML routes answer with this page too
+
+
 @router.get("/account")
 def account(request: Request, user: Current, done: str = "") -> Response:
     return _account(request, user, notice=DONE.get(done, ""))
@@ -175,7 +178,8 @@ def issue_token(request: Request, user: Current,
         with db_of(request).write() as session:
             row = session.get(UserRow, user.id)
             assert row is not None
-            token = service.issue_token(session, row, kind, label)
+            token = (fever.issue_password(session, row, label) if kind == "fever"
+                     else service.issue_token(session, row, kind, label))
     except service.AccountError as exc:
         return _account(request, user, 400, error=str(exc), error_for="tokens")
     return _account(request, user, new_token=token)

@@ -26,12 +26,15 @@ from newsdesk.config import Settings
 from newsdesk.enrich.related import RelatedFinder
 from newsdesk.store.db import Database
 from newsdesk.web import (
+    account_opml,
     account_pages,
     admin_pages,
     ai_api,
     api,
     auth,
     feeds_out,
+    fever,
+    greader,
     openapi,
     pages,
     reader,
@@ -73,6 +76,9 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(pages.router)
     openapi.install(app)
     app.include_router(account_pages.router)
+    app.include_router(account_opml.router)
+    greader.install(app)  # header-authenticated: added without the CSRF dependency
+    fever.install(app)
     app.include_router(reader_pages.router)
     app.include_router(admin_pages.router)
     app.add_api_route("/healthz", _healthz, include_in_schema=False)
