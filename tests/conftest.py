@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from newsdesk.config import Settings
+from newsdesk.store.db import Database
 from tests.fixtureserver import FixtureServer
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -57,6 +58,15 @@ def strict_settings(tmp_path: Path, backend_url: str) -> Settings:
     """Settings as a real deployment has them: private networks refused."""
     return Settings(data_dir=tmp_path, database_url=backend_url, allow_private_networks=False,
                     connect_timeout=2.0, total_timeout=5.0, sample="")
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Database]:
+    """A migrated database on the test's backend (see ``backend_url``)."""
+    database = Database(settings.resolved_database_url)
+    database.migrate()
+    yield database
+    database.dispose()
 
 
 PG_URL = os.environ.get("NEWSDESK_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")

@@ -41,13 +41,6 @@ def _serve_seed(server: FixtureServer) -> tuple[SeedArticle, list[SeedArticle], 
     return main, related, feed
 
 
-@pytest.fixture
-def db(settings: Settings) -> Database:
-    database = Database(settings.resolved_database_url)
-    database.migrate()
-    return database
-
-
 def _ingest(settings: Settings, db: Database, feed: str) -> None:
     with db.write() as session:
         sources.add_source(session, feed)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,14 +21,6 @@ from tests.compat import World, app_password, follow, register, seed
 def fast_hasher(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(service, "HASHER", PasswordHasher(time_cost=1, memory_cost=64,
                                                           parallelism=1))
-
-
-@pytest.fixture
-def db(settings: Settings) -> Iterator[Database]:
-    database = Database(settings.resolved_database_url)
-    database.migrate()
-    yield database
-    database.dispose()
 
 
 @pytest.fixture

@@ -46,13 +46,6 @@ def _rss(server: FixtureServer, paths: list[str], ttl: int | None = None) -> str
             f"<link>{server.base}/</link>{ttl_tag}{items}</channel></rss>")
 
 
-@pytest.fixture
-def db(settings: Settings) -> Database:
-    database = Database(settings.resolved_database_url)
-    database.migrate()
-    return database
-
-
 def test_add_feed_then_ingest_respects_ttl(server: FixtureServer, settings: Settings,
                                           db: Database) -> None:
     server.add("/a1", Response(body=_page("Cranes go electric", "Harbour Times", STORY)))

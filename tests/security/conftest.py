@@ -7,7 +7,6 @@ parameters are argon2-cffi's defaults (see ``newsdesk.accounts.service``).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -41,14 +40,6 @@ class Clock:
 @pytest.fixture(autouse=True)
 def fast_hasher(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(service, "HASHER", FAST_HASHER)
-
-
-@pytest.fixture
-def db(settings: Settings) -> Iterator[Database]:
-    database = Database(settings.resolved_database_url)
-    database.migrate()
-    yield database
-    database.dispose()
 
 
 @pytest.fixture
