@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from newsdesk.accounts import comments, markup, service
 from newsdesk.config import Settings
@@ -320,3 +321,17 @@ def test_admin_sources_add_validate_pause(app: FastAPI, settings: Settings) -> N
     source_id = page.split('action="/admin/sources/')[1].split("/")[0]
     assert post(admin, f"/admin/sources/{source_id}/pause", token).status_code == 303
     assert "Resume" in admin.get("/admin/sources").text
+
+
+def test_queue_offers_no_ban_for_an_administrator(app: FastAPI, corpus: Corpus,
+                                                  db: Database) -> None:
+    admin, m_token = _client(app, "admin")
+    bob, b_token = _client(app, "bob")
+    cid = _comment(admin, m_token, corpus.ids["oil"], "A note from the editors")
+    assert post(bob, f"/comments/{cid}/report", b_token, reason="meh").status_code == 200
+    queue = admin.get("/admin/moderation").text
+    assert "A note from the editors" in queue and "/ban" not in queue
+    with db.read() as session:
+        admin_id = session.scalars(select(UserRow.id).where(UserRow.username == "admin")).one()
+    refused = post(admin, f"/admin/users/{admin_id}/ban", m_token)
+    assert refused.status_code == 400 and "cannot be banned" in refused.text

@@ -26,6 +26,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -33,6 +34,10 @@ import pytest
 from newsdesk.config import Settings
 from newsdesk.store.db import Database
 from tests import readers
+
+if TYPE_CHECKING:
+    from selenium.webdriver.chrome.webdriver import WebDriver
+    from selenium.webdriver.remote.webelement import WebElement
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists()
                                         else None)
@@ -132,7 +137,7 @@ def site(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, readers.Corp
 
 
 @pytest.fixture
-def browser(tmp_path: Path) -> Iterator[object]:
+def browser(tmp_path: Path) -> Iterator[WebDriver]:
     """Headless Chromium with Debian's driver; Selenium Manager never runs."""
     os.environ["SE_OFFLINE"] = "true"
     from selenium import webdriver
@@ -158,7 +163,7 @@ def browser(tmp_path: Path) -> Iterator[object]:
 class Person:
     """What a reader does and sees, in the words of the page."""
 
-    def __init__(self, driver: object, url: str) -> None:
+    def __init__(self, driver: WebDriver, url: str) -> None:
         from selenium.webdriver.support.ui import WebDriverWait
 
         self.d = driver
@@ -168,21 +173,21 @@ class Person:
     # -- looking -------------------------------------------------------------------------
 
     def open(self, path: str) -> None:
-        self.d.get(self.url + path)  # type: ignore[attr-defined]
+        self.d.get(self.url + path)
         self.wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
 
-    def find(self, css: str, within: object = None) -> object:
+    def find(self, css: str, within: WebElement | None = None) -> WebElement:
         from selenium.webdriver.common.by import By
 
-        return (within or self.d).find_element(By.CSS_SELECTOR, css)  # type: ignore[attr-defined]
+        return (within or self.d).find_element(By.CSS_SELECTOR, css)
 
-    def all(self, css: str) -> list[object]:
+    def all(self, css: str) -> list[WebElement]:
         from selenium.webdriver.common.by import By
 
-        return list(self.d.find_elements(By.CSS_SELECTOR, css))  # type: ignore[attr-defined]
+        return list(self.d.find_elements(By.CSS_SELECTOR, css))
 
     def text(self, css: str = "main") -> str:
-        return str(self.find(css).text)  # type: ignore[attr-defined]
+        return str(self.find(css).text)
 
     def sees(self, words: str, css: str = "main") -> None:
         """Wait (bounded) until ``words`` is visible in ``css``."""
@@ -194,32 +199,42 @@ class Person:
             raise AssertionError(f"never saw {words!r} in {css}:\n{self.text(css)}") from None
 
     def path(self) -> str:
-        return str(self.d.current_url).removeprefix(self.url)  # type: ignore[attr-defined]
+        return str(self.d.current_url).removeprefix(self.url)
 
-    def shot(self, name: str, css: str | None = None) -> Path:
+    def shot(self, name: str, css: str | None = None, *, full: bool = False) -> Path:
+        """Save the viewport (scrolled to ``css``) or, with ``full``, the whole page."""
         SCREENSHOTS.mkdir(exist_ok=True)
         target = SCREENSHOTS / f"e2e-{name}.png"
         if css:
-            self.d.execute_script(  # type: ignore[attr-defined]
+            self.d.execute_script(
                 "arguments[0].scrollIntoView({block: 'start'})", self.find(css))
-        assert self.d.save_screenshot(str(target)), target  # type: ignore[attr-defined]
+        if full:
+            height = int(self.d.execute_script(
+                "return document.documentElement.scrollHeight"))
+            self.d.set_window_size(1280, min(max(height, 1000), 6000))
+            self.d.execute_script("window.scrollTo(0, 0)")
+        try:
+            assert self.d.save_screenshot(str(target)), target
+        finally:
+            if full:
+                self.d.set_window_size(1280, 1000)
         return target
 
     # -- doing ----------------------------------------------------------------------------
 
-    def submit(self, button_css: str, within: object = None) -> None:
+    def submit(self, button_css: str, within: WebElement | None = None) -> None:
         """Click a submit button and wait for the next page to load."""
         from selenium.webdriver.support import expected_conditions as ec
 
         old = self.find("html")
-        self.find(button_css, within).click()  # type: ignore[attr-defined]
+        self.find(button_css, within).click()
         self.wait.until(ec.staleness_of(old))
         self.wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
 
-    def type(self, css: str, value: str, within: object = None) -> None:
+    def type(self, css: str, value: str, within: WebElement | None = None) -> None:
         field = self.find(css, within)
-        field.clear()  # type: ignore[attr-defined]
-        field.send_keys(value)  # type: ignore[attr-defined]
+        field.clear()
+        field.send_keys(value)
 
     def register(self, username: str) -> None:
         self.open("/register")
@@ -239,16 +254,16 @@ class Person:
         self.submit("form.logout-form button")
         self.sees("Log in", "header")
 
-    def comment(self, cid: int) -> object:
+    def comment(self, cid: int) -> WebElement:
         return self.find(f"#comment-{cid}")
 
     def comment_ids(self) -> list[int]:
-        return [int(str(e.get_attribute("id")).removeprefix("comment-"))  # type: ignore[attr-defined]
+        return [int(str(e.get_attribute("id")).removeprefix("comment-"))
                 for e in self.all("li.comment")]
 
 
 def test_a_reader_and_an_admin_in_the_browser(site: tuple[str, readers.Corpus],
-                                               browser: object) -> None:
+                                               browser: WebDriver) -> None:
     url, corpus = site
     me = Person(browser, url)
     article = corpus.ids["russia_new"]
@@ -263,15 +278,15 @@ def test_a_reader_and_an_admin_in_the_browser(site: tuple[str, readers.Corpus],
     me.open("/tags/Russia")
     me.submit("form.follow-form button[value=follow]")
     assert me.path().startswith("/tags/Russia")
-    assert "Following" in str(me.find("form.follow-form button.active").text)  # type: ignore[attr-defined]
+    assert "Following" in str(me.find("form.follow-form button.active").text)
 
     # "For you" ranks the newest #Russia article first and says why.
     me.open("/for-you")
     me.sees("For you")
     cards = me.all("article.card.pick")
-    titles = [str(me.find(".card-title", c).text) for c in cards]  # type: ignore[attr-defined]
+    titles = [str(me.find(".card-title", c).text) for c in cards]
     assert titles == ["Russia and Ukraine meet", "Oil prices rise", "Russia talks stall"]
-    assert "Because you follow #Russia" in str(me.find(".why", cards[0]).text)  # type: ignore[attr-defined]
+    assert "Because you follow #Russia" in str(me.find(".why", cards[0]).text)
     assert "Garden show opens" not in me.text()  # not followed, not shown
     assert "#Russia" in me.text("aside")
     me.shot("for-you")
@@ -285,28 +300,28 @@ def test_a_reader_and_an_admin_in_the_browser(site: tuple[str, readers.Corpus],
     me.type("#comment-body", "Talks *matter* here. Background: https://example.org/talks")
     me.submit("form.comment-new button[type=submit]")
     me.sees("Talks matter here.", "#comments")
-    me.sees("Comments (1)", "#comments")
+    me.sees("(1)", "#comments-heading")  # "Comments (1)", shown in capitals
     assert "No comments yet..." not in me.text("#comments")
     [first] = me.comment_ids()
     body = me.find(f"#comment-{first} .comment-body")
-    assert me.find("em", body).text == "matter"  # type: ignore[attr-defined]
-    assert me.find("a", body).get_attribute("href") == "https://example.org/talks"  # type: ignore[attr-defined]
+    assert me.find("em", body).text == "matter"
+    assert me.find("a", body).get_attribute("href") == "https://example.org/talks"
 
     # Reply to it.
     first_item = me.comment(first)
-    me.find("details.comment-reply summary", first_item).click()  # type: ignore[attr-defined]
+    me.find("details.comment-reply summary", first_item).click()
     me.type(f"#reply-{first}", "A reply that I will edit.", first_item)
     me.submit("details.comment-reply button[type=submit]", first_item)
     me.sees("A reply that I will edit.", "#comments")
-    me.sees("Comments (2)", "#comments")
+    me.sees("(2)", "#comments-heading")  # "Comments (2)", shown in capitals
     reply = next(i for i in me.comment_ids() if i != first)
     assert "A reply that I will edit." in me.text(f"#comment-{first} .comment-replies")
-    me.shot("article-thread", "#comments")
+    me.shot("article-thread", full=True)  # the article page with its thread
 
     # Edit the reply.
-    me.find(f"#comment-{reply} a.comment-edit").click()  # type: ignore[attr-defined]
+    me.find(f"#comment-{reply} a.comment-edit").click()
     me.sees("Edit your comment")
-    assert me.find("#edit-body").get_attribute("value") == "A reply that I will edit."  # type: ignore[attr-defined]
+    assert me.find("#edit-body").get_attribute("value") == "A reply that I will edit."
     me.type("#edit-body", "An edited reply.")
     me.submit("form.comment-form button[type=submit]")
     me.sees("An edited reply.", "#comments")
@@ -316,7 +331,7 @@ def test_a_reader_and_an_admin_in_the_browser(site: tuple[str, readers.Corpus],
 
     # Delete the reply: gone, and the count drops.
     me.submit(f"#comment-{reply} form.inline-form button[type=submit]")
-    me.sees("Comments (1)", "#comments")
+    me.sees("(1)", "#comments-heading")  # "Comments (1)", shown in capitals
     assert "An edited reply." not in me.text("#comments")
     assert me.comment_ids() == [first]
 
@@ -328,14 +343,14 @@ def test_a_reader_and_an_admin_in_the_browser(site: tuple[str, readers.Corpus],
     me.open(f"/articles/{article}")
     item = me.comment(first)
     assert not me.all(f"#comment-{first} a.comment-edit"), "edit offered to another reader"
-    me.find("details.comment-report summary", item).click()  # type: ignore[attr-defined]
+    me.find("details.comment-report summary", item).click()
     me.type(f"#report-{first}", "Off topic", item)
     me.submit("details.comment-report button[type=submit]", item)
     me.sees("Comment reported")
     me.sees("Thank you. A moderator will look at this comment.")
     me.shot("reported")
     me.open("/admin/moderation")  # a reader is turned away from the admin pages
-    me.sees("Error 403")
+    me.sees("Only administrators can do that.")
     assert "Talks matter here." not in me.text()
     me.log_out()
 
@@ -346,7 +361,7 @@ def test_a_reader_and_an_admin_in_the_browser(site: tuple[str, readers.Corpus],
     me.sees("Moderation")
     queued = me.find(f"#mod-{first}")
     for words in ("Talks matter here.", "1 open report", "Off topic", "visible", ADMIN):
-        assert words in str(queued.text), (words, queued.text)  # type: ignore[attr-defined]
+        assert words in str(queued.text), (words, queued.text)
     me.shot("moderation-queue")
 
     # Hide it: the queue says so, and the article no longer shows it.
@@ -364,7 +379,7 @@ def test_a_reader_and_an_admin_in_the_browser(site: tuple[str, readers.Corpus],
     me.sees("Nothing to moderate: no reported or hidden comments.")
     me.open(f"/articles/{article}")
     me.sees("Talks matter here.", "#comments")
-    me.sees("Comments (1)", "#comments")
+    me.sees("(1)", "#comments-heading")  # "Comments (1)", shown in capitals
 
     # Log out: the account links are gone and "For you" asks to log in.
     me.log_out()
@@ -374,7 +389,7 @@ def test_a_reader_and_an_admin_in_the_browser(site: tuple[str, readers.Corpus],
     assert me.path().startswith("/login")
 
     # No script was blocked by the Content-Security-Policy, and nothing threw.
-    logs = browser.get_log("browser")  # type: ignore[attr-defined]
+    logs = browser.get_log("browser")
     problems = [e["message"] for e in logs if e.get("level") == "SEVERE"
                 and ("Content Security Policy" in e["message"] or "Uncaught" in e["message"])]
     assert problems == [], problems

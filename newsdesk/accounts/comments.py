@@ -252,6 +252,7 @@ class QueueItem:
     author: str
     author_id: int
     author_banned: bool
+    author_admin: bool  # administrators cannot be banned: the queue offers no Ban for them
     body_html: str
     status: str
     path: str
@@ -263,7 +264,8 @@ def _queue_item(session: Session, row: CommentRow, author: UserRow) -> QueueItem
     reports = list(session.scalars(select(CommentReportRow).where(
         CommentReportRow.comment_id == row.id, CommentReportRow.resolved.is_(False))))
     return QueueItem(comment_id=row.id, author=author.username, author_id=author.id,
-                     author_banned=author.is_banned, body_html=markup.render(row.body),
+                     author_banned=author.is_banned, author_admin=author.is_admin,
+                     body_html=markup.render(row.body),
                      status=row.status, path=comment_path(row), reports=len(reports),
                      reasons=[r.reason for r in reports if r.reason])
 
