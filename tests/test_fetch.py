@@ -34,9 +34,8 @@ from newsdesk.ingest.fetch import (
     blocked_reason,
     check_url,
     fetch_sync,
-    parse_retry_after,
-    parse_ttl,
 )
+from newsdesk.ingest.httpbody import parse_retry_after, parse_ttl
 from tests.fixtureserver import FixtureServer, Request, Response, slow_stream
 
 

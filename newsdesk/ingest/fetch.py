@@ -12,8 +12,8 @@ hostile:
   connect closes both holes, on every hop and every reconnect.
 * **Resource limits.** Connect timeout, one total deadline per request (a server
   trickling one byte a second cannot hold a worker), a cap on *decoded* bytes
-  (decompression is done here, in bounded pieces, so a gzip/brotli bomb costs at
-  most the cap), and a redirect budget with loop detection.
+  (decompression runs in bounded pieces, ``newsdesk.ingest.httpbody``, so a
+  gzip/brotli bomb costs at most the cap), and a redirect budget with loop detection.
 * **Politeness.** Conditional GET, per-host and global concurrency limits,
   ``Retry-After`` surfaced to the scheduler, robots.txt on request, and an honest
   User-Agent.
@@ -22,27 +22,30 @@ hostile:
 from __future__ import annotations
 
 import asyncio
-import codecs
 import ipaddress
-import re
 import socket
 import zlib
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any
 from urllib.robotparser import RobotFileParser
 
 import anyio
 import brotli
-import charset_normalizer
 import httpcore
 import httpx
 
 from newsdesk.config import Settings
+from newsdesk.ingest.httpbody import (
+    DecoderChain,
+    decode_body,
+    lower_headers,
+    media_type,
+    parse_retry_after,
+    parse_ttl,
+)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 #: Decides whether connecting to ``(ip, port)`` is allowed: ``None`` allows, a
@@ -57,8 +60,6 @@ DEFAULT_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, "
     "application/xml;q=0.9, text/xml;q=0.9, text/html;q=0.9, */*;q=0.8"
 )
-_PIECE = 64 * 1024  # largest decoded piece held at once beyond the kept body
-_SNIFF_BYTES = 8192  # how far into a document to look for a declared charset
 
 
 # --------------------------------------------------------------------------- errors
@@ -276,149 +277,6 @@ def check_url(url: str, settings: Settings) -> str:
     return str(parsed)
 
 
-# ------------------------------------------------------------------ header parsing
-
-
-def _http_date(value: str | None) -> datetime | None:
-    """An HTTP-date as an aware datetime, or ``None`` when absent or malformed."""
-    if not value:
-        return None
-    try:
-        parsed = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError):
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value (delta-seconds or HTTP-date)."""
-    if not value or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        when = _http_date(text)
-        if when is None:
-            return None
-        return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-    return seconds if seconds >= 0 else None
-
-
-def _cache_directives(value: str) -> dict[str, str]:
-    directives: dict[str, str] = {}
-    for part in value.split(","):
-        name, _, arg = part.partition("=")
-        if name.strip():
-            directives[name.strip().lower()] = arg.strip().strip('"')
-    return directives
-
-
-def parse_ttl(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
-    """How long the response may be reused, per Cache-Control max-age, else Expires.
-
-    ``no-store``/``no-cache`` and an unparseable Expires mean "already stale" (0);
-    ``None`` means the server said nothing, so the scheduler's default applies.
-    """
-    directives = _cache_directives(headers.get("cache-control", ""))
-    if "max-age" in directives:
-        try:
-            return max(0.0, float(directives["max-age"]))
-        except ValueError:
-            return 0.0
-    if "no-store" in directives or "no-cache" in directives:
-        return 0.0
-    if "expires" not in headers:
-        return None
-    expires = _http_date(headers["expires"])
-    if expires is None:
-        return 0.0
-    base = _http_date(headers.get("date")) or now or datetime.now(UTC)
-    return max(0.0, (expires - base).total_seconds())
-
-
-def _lower_headers(headers: httpx.Headers) -> dict[str, str]:
-    """Response headers with lower-case keys; repeated headers joined by ", "."""
-    merged: dict[str, str] = {}
-    for key, value in headers.multi_items():
-        key = key.lower()
-        merged[key] = f"{merged[key]}, {value}" if key in merged else value
-    return merged
-
-
-_CHARSET_PARAM = re.compile(r"""charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
-_META_CHARSET = re.compile(rb"""<meta[^>]+?charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
-_XML_ENCODING = re.compile(rb"""<\?xml[^>]+encoding\s*=\s*["']([\w.:-]+)""", re.IGNORECASE)
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
-
-
-def _media_type(content_type: str) -> str:
-    return content_type.split(";", 1)[0].strip().lower()
-
-
-def _header_charset(content_type: str) -> str | None:
-    match = _CHARSET_PARAM.search(content_type)
-    return match.group(1) if match else None
-
-
-def _declared_charset(head: bytes) -> str | None:
-    """The charset a document declares about itself (XML declaration or <meta>)."""
-    match = _XML_ENCODING.search(head) or _META_CHARSET.search(head)
-    if not match:
-        return None
-    label = match.group(1).decode("ascii", "ignore")
-    # A byte-scanned document cannot really be UTF-16; browsers read it as UTF-8.
-    return "utf-8" if label.lower().startswith("utf-16") else label
-
-
-def _try_decode(content: bytes, label: str | None) -> str | None:
-    """Strictly decode with ``label``; ``None`` if unknown or the bytes do not fit.
-
-    ISO-8859-1 is read as windows-1252, as browsers do, so "smart quotes" from
-    mislabelled pages come out as quotes rather than C1 control characters.
-    """
-    if not label:
-        return None
-    try:
-        name = codecs.lookup(label).name
-    except LookupError:
-        return None
-    candidates = ("cp1252", "latin-1") if name == "iso8859-1" else (name,)
-    for candidate in candidates:
-        try:
-            return content.decode(candidate)
-        except UnicodeDecodeError:
-            continue
-    return None
-
-
-def decode_body(content: bytes, content_type: str = "") -> str:
-    """Bytes to text, always succeeding.
-
-    Order: a BOM (unambiguous, and browsers let it override the header), the
-    header charset, the document's own declaration, strict UTF-8, then
-    charset-normalizer's guess, and finally UTF-8 with replacement characters.
-    """
-    for bom, encoding in _BOMS:
-        if content.startswith(bom):
-            return content.decode(encoding, errors="replace")
-    declared = (_header_charset(content_type), _declared_charset(content[:_SNIFF_BYTES]), "utf-8")
-    for label in declared:
-        text = _try_decode(content, label)
-        if text is not None:
-            return text
-    best = charset_normalizer.from_bytes(content).best()
-    if best is not None:
-        return str(best)
-    return content.decode("utf-8", errors="replace")
-
-
 # -------------------------------------------------------------------------- result
 
 
@@ -444,99 +302,6 @@ class FetchResult:
         columns reject them outright.
         """
         return decode_body(self.content, self.headers.get("content-type", "")).replace("\x00", "")
-
-
-# ------------------------------------------------------------------------ decoding
-
-
-class _Decoder(Protocol):
-    def feed(self, data: bytes) -> Iterator[bytes]: ...
-
-    def flush(self) -> Iterator[bytes]: ...
-
-
-class _ZlibDecoder:
-    """gzip/deflate, emitting at most ``_PIECE`` bytes per step.
-
-    ``max_length`` plus ``unconsumed_tail`` is what keeps a bomb from
-    materialising: we never ask zlib for more than one piece at a time.
-    """
-
-    def __init__(self, wbits: int, raw_fallback: bool = False) -> None:
-        self._d = zlib.decompressobj(wbits)
-        self._raw_fallback = raw_fallback  # "deflate" is sometimes sent without zlib header
-
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        try:
-            out = self._d.decompress(data, _PIECE)
-        except zlib.error:
-            if not self._raw_fallback:
-                raise
-            self._d = zlib.decompressobj(-zlib.MAX_WBITS)
-            out = self._d.decompress(data, _PIECE)
-        self._raw_fallback = False
-        yield out
-        while self._d.unconsumed_tail or len(out) == _PIECE:
-            out = self._d.decompress(self._d.unconsumed_tail, _PIECE)
-            yield out
-
-    def flush(self) -> Iterator[bytes]:
-        yield self._d.flush()
-
-
-class _BrotliDecoder:
-    """brotli with the same one-piece-at-a-time bound as :class:`_ZlibDecoder`."""
-
-    def __init__(self) -> None:
-        self._d = brotli.Decompressor()
-
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        out = self._d.process(data, output_buffer_limit=_PIECE)
-        yield out
-        # Output can still be pending when can_accept_more_data() is True, so
-        # drain with empty input until a call yields nothing.
-        while out and not self._d.is_finished():
-            out = self._d.process(b"", output_buffer_limit=_PIECE)
-            yield out
-
-    def flush(self) -> Iterator[bytes]:
-        yield from ()
-
-
-def _decoder_for(coding: str) -> _Decoder | None:
-    """Decoder for one content-coding; unknown codings pass through, as in httpx."""
-    if coding in ("gzip", "x-gzip"):
-        return _ZlibDecoder(16 + zlib.MAX_WBITS)
-    if coding == "deflate":
-        return _ZlibDecoder(zlib.MAX_WBITS, raw_fallback=True)
-    if coding == "br":
-        return _BrotliDecoder()
-    return None
-
-
-class _DecoderChain:
-    """Undo a Content-Encoding list (applied left to right, so undone right to left)."""
-
-    def __init__(self, content_encoding: str) -> None:
-        codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip()]
-        decoders = (_decoder_for(c) for c in reversed(codings))
-        self._decoders = [d for d in decoders if d is not None]
-
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        return self._through(0, data)
-
-    def flush(self) -> Iterator[bytes]:
-        for index, decoder in enumerate(self._decoders):
-            for piece in decoder.flush():
-                yield from self._through(index + 1, piece)
-
-    def _through(self, index: int, data: bytes) -> Iterator[bytes]:
-        if index == len(self._decoders):
-            if data:
-                yield data
-            return
-        for piece in self._decoders[index].feed(data):
-            yield from self._through(index + 1, piece)
 
 
 # ------------------------------------------------------------------------- fetcher
@@ -720,7 +485,7 @@ class Fetcher:
 
     async def _exchange(self, url: httpx.URL, headers: dict[str, str]) -> _Reply:
         async with self._client.stream("GET", url, headers=headers) as response:
-            reply = _Reply(url, response.status_code, _lower_headers(response.headers))
+            reply = _Reply(url, response.status_code, lower_headers(response.headers))
             if 200 <= reply.status < 300:
                 reply.content = await self._read_body(url, response, reply.headers)
             return reply
@@ -735,7 +500,7 @@ class Fetcher:
         declared = headers.get("content-length", "")
         if not encoding and declared.isdigit() and int(declared) > limit:
             raise too_big
-        decoder = _DecoderChain(encoding)
+        decoder = DecoderChain(encoding)
         parts: list[bytes] = []
         size = 0
 
@@ -808,7 +573,7 @@ def _finish(reply: _Reply, etag: str | None, last_modified: str | None) -> Fetch
         # A 304 need not repeat the validators; keep the caller's so they persist.
         etag=headers.get("etag") or (etag if not_modified else None),
         last_modified=headers.get("last-modified") or (last_modified if not_modified else None),
-        content_type=_media_type(headers.get("content-type", "")),
+        content_type=media_type(headers.get("content-type", "")),
         retry_after=retry_after,
         ttl_seconds=parse_ttl(headers),
     )
