@@ -136,3 +136,13 @@ def test_enriched_seed_has_tags_stories_and_semantic_related(
         assert {r["title"] for r in api["related"]} == set(rows) - {title}, title
     page = client.get(f"/articles/{upi.id}").text
     assert "#KimJongUn" in page and 'href="/tags/Russia"' in page
+
+
+def test_the_publishing_outlet_is_not_a_hashtag() -> None:
+    from newsdesk.enrich.enricher import _names_outlet
+    from newsdesk.model import Tag
+
+    assert _names_outlet(Tag("BBC", "BBC", "org", 1.0), "BBC News")
+    assert _names_outlet(Tag("UPI", "UPI", "org", 1.0), "UPI")
+    assert not _names_outlet(Tag("SouthKorea", "South Korea", "place", 1.0), "Korea Herald")
+    assert not _names_outlet(Tag("Reuters", "Reuters", "org", 1.0), "Yahoo")

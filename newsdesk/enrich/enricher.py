@@ -24,6 +24,7 @@ from newsdesk.enrich import dedup, storyline
 from newsdesk.enrich.cluster import StoryClusterer
 from newsdesk.enrich.embed import Embedder, article_text, load_embedder
 from newsdesk.enrich.tags import extract_tags
+from newsdesk.model import Tag
 from newsdesk.store import tags as tag_store
 from newsdesk.store import vectors
 from newsdesk.store.db import Database
@@ -138,7 +139,8 @@ class Enricher:
             if row is None or row.enriched_at is not None:
                 return
             original = dedup.record(self._dedup_index(), session, row.id, row.text)
-            tag_store.set_article_tags(session, row.id, extract_tags(row.title, row.text))
+            tag_store.set_article_tags(session, row.id, [
+                t for t in extract_tags(row.title, row.text) if not _names_outlet(t, row.outlet)])
             vectors.save_vectors(session, [row.id], vector[None, :])
             if original is not None:
                 report.duplicates += 1
@@ -151,3 +153,13 @@ class Enricher:
             row.enriched_at = utcnow()
         self.index.add([article_id], vector[None, :])
         report.enriched += 1
+
+
+def _names_outlet(tag: Tag, outlet: str) -> bool:
+    """A tag for the publishing outlet itself (#BBC on "BBC News") says nothing about the story.
+
+    Every article of that outlet would carry it, like page chrome; places are kept
+    ("Korea Herald" still tags #SouthKorea).
+    """
+    name, owner = tag.name.lower(), outlet.lower()
+    return bool(owner) and tag.kind != "place" and (owner == name or owner.startswith(name + " "))
