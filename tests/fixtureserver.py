@@ -6,6 +6,8 @@ plain ``http.server`` on a thread: real sockets, real HTTP, no mocked layer.
 
 from __future__ import annotations
 
+import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -134,3 +136,26 @@ def slow_stream(chunk: bytes, every: float, count: int) -> Callable[[], Iterator
             time.sleep(every)
 
     return gen
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 nothing listens on right now (for servers started by tests)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(url: str, proc: subprocess.Popen[bytes], seconds: float = 30) -> None:
+    """Poll ``url``/healthz until newsdesk answers; fail fast if the process died."""
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "the server exited"
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"the server did not start in {seconds:.0f} s")

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -28,12 +27,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
 import pytest
 
 from newsdesk.config import Settings
 from newsdesk.store.db import Database
 from tests import readers
+from tests.fixtureserver import free_port, wait_until_up
 
 if TYPE_CHECKING:
     from selenium.webdriver.chrome.webdriver import WebDriver
@@ -84,23 +83,6 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[3]), log_level="warning")
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "the server exited"
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("the server did not start in 30 s")
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -123,14 +105,14 @@ def site(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, readers.Corp
         corpus = readers.seed(db)
     finally:
         db.dispose()
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     root = Path(__file__).resolve().parents[1]
     proc = subprocess.Popen([sys.executable, "-c", SERVER, str(tmp_path),
                              settings.database_url, str(port)], cwd=root,
                             env={**os.environ, "PYTHONPATH": str(root)})
     try:
-        _wait_up(url, proc)
+        wait_until_up(url, proc)
         yield url, corpus
     finally:
         _stop(proc)

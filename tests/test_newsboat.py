@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from newsdesk.accounts import follows, service, state
 from newsdesk.config import Settings
 from newsdesk.store.db import Database
 from tests.compat import PASSWORD, World, seed
+from tests.fixtureserver import free_port, wait_until_up
 
 NEWSBOAT = shutil.which("newsboat")
 TMUX = shutil.which("tmux")
@@ -50,11 +50,6 @@ settings = Settings(data_dir=Path(sys.argv[1]), database_url=sys.argv[2],
 uvicorn.run(create_app(settings), host="127.0.0.1", port=int(sys.argv[3]), log_level="warning")
 """
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -92,17 +87,6 @@ class Live:
             return {i for i, s in state.states(session, self.user_id, ids).items() if s.read}
 
 
-def _wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "the server exited"
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise AssertionError("the server did not start in 30 s")
-
 
 def _prepare(settings: Settings, home: Path) -> tuple[Database, World, int, str]:
     """Seed articles, a user following both outlets, and their app password."""
@@ -125,7 +109,7 @@ def live(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     home = tmp_path / "home"
     home.mkdir()
     db, world, user_id, password = _prepare(settings, home)
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     (home / "urls").write_text("")
     (home / "config").write_text(
@@ -140,7 +124,7 @@ def live(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     proc = subprocess.Popen([sys.executable, "-c", SERVER, str(tmp_path),
                              settings.database_url, str(port)])
     try:
-        _wait_up(url, proc)
+        wait_until_up(url, proc)
         yield Live(url, db, world, user_id, home)
     finally:
         proc.terminate()
