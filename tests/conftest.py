@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 
 from newsdesk.config import Settings
 from newsdesk.store.db import Database
@@ -107,6 +108,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         return
     with _pg_schema() as url:
         yield url
+
+
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+"""argon2 with tiny parameters: tests log in thousands of times; production uses the defaults."""
+
+
+@pytest.fixture
+def fast_hasher(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Swap the account service's hasher for the fast one during a test."""
+    from newsdesk.accounts import service
+
+    monkeypatch.setattr(service, "HASHER", FAST_HASHER)
 
 
 @pytest.fixture(scope="session")

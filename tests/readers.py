@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from newsdesk.accounts import service
@@ -23,7 +22,7 @@ from newsdesk.store.tables import StoryRow
 
 NOW = datetime(2025, 6, 22, 12, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"
-FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

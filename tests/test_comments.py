@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from newsdesk.accounts import comments, markup, service
+from newsdesk.accounts import comments, markup
 from newsdesk.config import Settings
 from newsdesk.store.db import Database
 from newsdesk.store.tables import CommentRow, UserRow
@@ -17,10 +17,7 @@ from newsdesk.web.app import create_app
 from tests import readers
 from tests.readers import NOW, Corpus, login, make_user, post
 
-
-@pytest.fixture(autouse=True)
-def fast_hasher(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(service, "HASHER", readers.FAST_HASHER)
+pytestmark = pytest.mark.usefixtures("fast_hasher")
 
 
 @pytest.fixture

@@ -73,8 +73,9 @@ from newsdesk.accounts import service
 from newsdesk.config import Settings
 from newsdesk.web.app import create_app
 from tests import readers
+from tests.conftest import FAST_HASHER
 
-service.HASHER = readers.FAST_HASHER  # registration in the browser stays fast
+service.HASHER = FAST_HASHER  # registration in the browser stays fast
 settings = Settings(data_dir=Path(sys.argv[1]), database_url=sys.argv[2],
                     allow_private_networks=True, sample="")
 app = create_app(settings)

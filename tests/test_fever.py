@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from newsdesk.accounts import service, state
@@ -16,11 +15,7 @@ from newsdesk.web.app import create_app
 from newsdesk.web.fever import api_key, group_id
 from tests.compat import World, app_password, follow, register, seed
 
-
-@pytest.fixture(autouse=True)
-def fast_hasher(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(service, "HASHER", PasswordHasher(time_cost=1, memory_cost=64,
-                                                          parallelism=1))
+pytestmark = pytest.mark.usefixtures("fast_hasher")
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from newsdesk.accounts import follows, service, state
+from newsdesk.accounts import follows, state
 from newsdesk.config import Settings
 from newsdesk.store.db import Database
 from newsdesk.store.tables import UserRow
@@ -14,10 +14,7 @@ from newsdesk.web.app import create_app
 from tests import readers
 from tests.readers import NOW, Corpus, login, make_user, post
 
-
-@pytest.fixture(autouse=True)
-def fast_hasher(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(service, "HASHER", readers.FAST_HASHER)
+pytestmark = pytest.mark.usefixtures("fast_hasher")
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from newsdesk.accounts import service, state
@@ -15,16 +14,12 @@ from newsdesk.web import greader_streams as gs
 from newsdesk.web.app import create_app
 from tests.compat import SOURCE_URL, World, app_password, follow, register, seed
 
+pytestmark = pytest.mark.usefixtures("fast_hasher")
+
 API = "/reader/api/0"
 READ = "user/-/state/com.google/read"
 STARRED = "user/-/state/com.google/starred"
 READING = "user/-/state/com.google/reading-list"
-
-
-@pytest.fixture(autouse=True)
-def fast_hasher(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(service, "HASHER", PasswordHasher(time_cost=1, memory_cost=64,
-                                                          parallelism=1))
 
 
 @pytest.fixture

@@ -22,12 +22,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
 
 from newsdesk.accounts import follows, service, state
 from newsdesk.config import Settings
 from newsdesk.store.db import Database
 from tests.compat import PASSWORD, World, seed
+from tests.conftest import FAST_HASHER
 from tests.fixtureserver import free_port, wait_until_up
 
 NEWSBOAT = shutil.which("newsboat")
@@ -93,7 +93,7 @@ def _prepare(settings: Settings, home: Path) -> tuple[Database, World, int, str]
     db = Database(settings.resolved_database_url)
     db.migrate()
     world = seed(db)
-    service.HASHER = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    service.HASHER = FAST_HASHER
     with db.write() as session:
         user = service.create_user(session, "alice", PASSWORD)
         follows.set_follow(session, user.id, "outlet", "Daily Planet", "follow")

@@ -11,11 +11,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from newsdesk.accounts import service
 from newsdesk.config import Settings
 from newsdesk.store.db import Database
 from newsdesk.web.app import create_app
@@ -23,7 +21,6 @@ from newsdesk.web.auth import AuthConfig
 
 NOW = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"
-FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -38,8 +35,8 @@ class Clock:
 
 
 @pytest.fixture(autouse=True)
-def fast_hasher(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(service, "HASHER", FAST_HASHER)
+def _fast_hashing(fast_hasher: None) -> None:
+    """Every security test logs in with the fast hasher (tests/conftest.py)."""
 
 
 @pytest.fixture
