@@ -91,7 +91,11 @@ def mark_read(request: Request, article_id: int) -> None:
     user = current_user(request)
     if user is None:
         return
-    with db_of(request).write() as session:
+    db = db_of(request)
+    with db.read() as session:  # a repeat visit must not queue for the single writer
+        if state.state_of(session, user.id, article_id).read:
+            return
+    with db.write() as session:
         state.mark_read(session, user.id, article_id, now_of(request))
 
 
