@@ -50,6 +50,24 @@ class Settings:
     default_refresh_minutes: int = 60
     max_backoff_minutes: int = 24 * 60
     max_items_per_feed: int = 200
+    # Fetch each entry's page: "auto" only when the feed carries a teaser, "always", "never"
+    crawl_pages: str = "auto"
+    # Sources failing this many times in a row are no longer scheduled (0: never give up)
+    source_error_limit: int = 10
+    # Background work (newsdesk.jobs); everything runs in-process when broker_url is empty
+    broker_url: str = ""
+    redis_url: str = ""
+    scheduler_interval: float = 30.0
+    scheduler_batch_size: int = 100
+    scheduler_per_host: int = 10
+    worker_concurrency: int = 2
+    task_time_limit: float = 300.0
+    task_max_retries: int = 5
+    task_max_backoff: float = 600.0
+    # Observability (newsdesk.obs)
+    log_format: str = "text"
+    log_level: str = "INFO"
+    metrics_dir: str = ""
     # Offline sample used by `newsdesk demo` when outlets cannot be reached
     sample: str = field(default_factory=_default_sample)
     # Optional LLM behind an OpenAI-compatible endpoint (newsdesk.ai.llm); off when empty
@@ -69,6 +87,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     page_size: int = 30
+    web_workers: int = 1
 
     @property
     def resolved_database_url(self) -> str:
@@ -76,6 +95,13 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'newsdesk.db').as_posix()}"
+
+    @property
+    def resolved_redis_url(self) -> str:
+        """Redis for the shared per-host limiter and locks: set, else a Redis broker, else none."""
+        if self.redis_url:
+            return self.redis_url
+        return self.broker_url if self.broker_url.startswith(("redis://", "rediss://")) else ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
