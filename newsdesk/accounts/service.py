@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from newsdesk.store.tables import (
@@ -120,6 +120,9 @@ def get_user(session: Session, user_id: int) -> UserRow | None:
     return session.get(UserRow, user_id)
 
 
+_FIRST_USER_LOCK = 0x75736572  # "user"
+
+
 def count_users(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(UserRow)) or 0)
 
@@ -132,6 +135,10 @@ def create_user(session: Session, username: str, password: str, *,
     if find_user(session, username) is not None:
         raise AccountError("That username is taken.")
     if admin is None:
+        if session.get_bind().dialect.name == "postgresql":
+            # Two first registrations at once on PostgreSQL would both count zero
+            # users; this lock (held to commit) makes the second one see the first.
+            session.execute(text(f"SELECT pg_advisory_xact_lock({_FIRST_USER_LOCK})"))
         admin = count_users(session) == 0
     user = UserRow(username=username, password_hash=hash_password(password), is_admin=admin,
                    is_banned=False, created_at=utcnow())

@@ -21,6 +21,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+_MIGRATE_LOCK = 0x6E657773  # "news": the advisory lock key that serialises migrations
+
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
@@ -80,6 +82,10 @@ class Database:
         scripts = resources.files("newsdesk.store") / "migrations"
         cfg.set_main_option("script_location", str(scripts))
         with self.write_engine.begin() as conn:
+            if not self.is_sqlite:
+                # Several nodes may start at once (web, worker, scheduler): the first
+                # migrates, the others wait here and then find the schema at head.
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATE_LOCK})")
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
 

@@ -13,16 +13,18 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from newsdesk.store.tables import ArticleRow, ArticleSignatureRow
+from newsdesk.store.upsert import insert_for
 
 
 def save_signature(session: Session, article_id: int, data: bytes) -> None:
-    """Insert or replace an article's signature."""
-    row = session.get(ArticleSignatureRow, article_id)
-    if row is None:
-        session.add(ArticleSignatureRow(article_id=article_id, minhash=data))
-    else:
-        row.minhash = data
-    session.flush()
+    """Insert or replace an article's signature.
+
+    One upsert rather than "get, then add": two workers enriching the same
+    article at once must not fail on the primary key.
+    """
+    stmt = insert_for(session, ArticleSignatureRow).values(article_id=article_id, minhash=data)
+    session.execute(stmt.on_conflict_do_update(index_elements=["article_id"],
+                                               set_={"minhash": stmt.excluded.minhash}))
 
 
 def iter_signatures(session: Session, batch: int = 5000) -> Iterator[tuple[int, bytes]]:

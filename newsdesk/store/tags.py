@@ -2,7 +2,9 @@
 
 Tags are upserted by slug (the canonical ``#NorthKorea`` form), so every
 article that mentions North Korea, DPRK or Pyongyang-as-government links to the
-same row. Plain SQL that SQLite and PostgreSQL both run.
+same row. Writes are ``INSERT ... ON CONFLICT`` (the dialect's own insert), so
+two workers tagging articles with the same new tag at the same moment both
+end up linked to the one row instead of one failing on the unique slug.
 """
 
 from __future__ import annotations
@@ -12,18 +14,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from newsdesk.model import Tag
 from newsdesk.store.tables import ArticleRow, ArticleTagRow, TagRow
+from newsdesk.store.upsert import insert_for
 
 
 def set_article_tags(session: Session, article_id: int, tags: Iterable[Tag]) -> None:
     """Replace an article's tags (re-tagging after an edit must not leave stale links).
 
-    One query finds the known tags, new ones are inserted, links go in one
-    statement: this runs for every ingested article.
+    New tags are inserted with ON CONFLICT DO NOTHING and then all are read
+    back by slug, links are upserted: a few statements per article whatever
+    its tag count, and race-free against another worker doing the same. Rows
+    go in slug order so two transactions take their locks in the same order
+    and cannot deadlock on PostgreSQL.
     """
     unique: dict[str, Tag] = {}
     for tag in tags:
@@ -31,15 +37,15 @@ def set_article_tags(session: Session, article_id: int, tags: Iterable[Tag]) -> 
     session.execute(delete(ArticleTagRow).where(ArticleTagRow.article_id == article_id))
     if not unique:
         return
-    rows = {r.slug: r for r in session.scalars(select(TagRow).where(TagRow.slug.in_(unique)))}
-    for slug, tag in unique.items():
-        if slug not in rows:
-            rows[slug] = TagRow(slug=slug, name=tag.name[:256], kind=tag.kind)
-            session.add(rows[slug])
-    session.flush()
-    session.execute(insert(ArticleTagRow), [
-        {"article_id": article_id, "tag_id": rows[slug].id, "score": tag.score}
-        for slug, tag in unique.items()])
+    slugs = sorted(unique)
+    session.execute(insert_for(session, TagRow).on_conflict_do_nothing(
+        index_elements=["slug"]), [
+        {"slug": s, "name": unique[s].name[:256], "kind": unique[s].kind} for s in slugs])
+    ids = dict(session.execute(select(TagRow.slug, TagRow.id).where(TagRow.slug.in_(slugs))).all())
+    links = insert_for(session, ArticleTagRow)
+    session.execute(links.on_conflict_do_update(
+        index_elements=["article_id", "tag_id"], set_={"score": links.excluded.score}), [
+        {"article_id": article_id, "tag_id": ids[s], "score": unique[s].score} for s in slugs])
 
 
 def article_tags(session: Session, article_id: int) -> list[TagRow]:
