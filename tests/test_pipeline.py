@@ -59,7 +59,9 @@ def test_add_feed_then_ingest_respects_ttl(server: FixtureServer, settings: Sett
         src = sources.list_sources(session)[0]
         assert src.title == "Harbour Times" and src.ttl_minutes == 180
         assert src.next_check_at and src.last_success_at
-        assert (src.next_check_at - src.last_success_at).total_seconds() == 180 * 60
+        # No article from the last week: the posting rate says "daily" (the max), and a
+        # TTL only ever pushes a check later (tests/test_schedule.py covers the policy).
+        assert (src.next_check_at - src.last_success_at).total_seconds() == 24 * 3600
 
 
 def test_add_home_page_discovers_its_feed(server: FixtureServer, settings: Settings,
@@ -170,3 +172,93 @@ def test_cli_import_export_opml_and_jsonl(tmp_path: Path, monkeypatch: pytest.Mo
         "text", "copyright", "image", "hashtags", "related"}
     missing = runner.invoke(app, ["ingest", str(tmp_path / "nope")])
     assert missing.exit_code == 1 and "no such file" in missing.output
+
+
+# -- crawl_pages: full-text feeds are stored from the feed ----------------------------
+
+LONG_BODY = "".join(f"<p>{p} {p}</p>" for p in STORY * 4)  # ~300 words: a full article
+TEASER = "<p>The harbour authority approved a plan to electrify every crane.</p>"
+
+
+def _full_text_rss(server: FixtureServer, items: dict[str, str]) -> str:
+    entries = "".join(
+        f"<item><title>Story {path}</title><link>{server.url(path)}</link>"
+        f"<pubDate>Tue, 04 Mar 2025 10:00:00 GMT</pubDate>"
+        f"<content:encoded><![CDATA[{body}]]></content:encoded></item>"
+        for path, body in items.items())
+    return ("<?xml version='1.0'?><rss version='2.0' "
+            "xmlns:content='http://purl.org/rss/1.0/modules/content/'><channel>"
+            f"<title>Harbour Times</title><link>{server.base}/</link>"
+            "<skipHours><hour>3</hour></skipHours><skipDays><day>Sunday</day></skipDays>"
+            f"{entries}</channel></rss>")
+
+
+def _crawl(server: FixtureServer, settings: Settings, db: Database, mode: str):  # type: ignore[no-untyped-def]
+    for path in ("/full", "/teaser"):
+        extra = f"Officials described the {path[1:]} plan at length in a second statement."
+        server.add(path, Response(body=_page(f"Page {path}", "Harbour Times", [*STORY, extra])))
+    feed = server.add("/rss", Response(
+        body=_full_text_rss(server, {"/full": LONG_BODY, "/teaser": TEASER}),
+        content_type="application/rss+xml"))
+    pipeline = Pipeline(settings.with_(crawl_pages=mode), db)
+    with db.write() as session:
+        sources.add_source(session, feed)
+    report = asyncio.run(pipeline.run_due())
+    with db.read() as session:
+        stored = {a.url.rsplit("/", 1)[-1]: (a.title, a.published_at, a.text)
+                  for a in articles.latest_articles(session)}
+        src = sources.list_sources(session)[0]
+        assert (src.skip_hours, src.skip_days) == ("3", "Sunday")
+    return report, stored
+
+
+def test_crawl_auto_stores_full_text_items_without_fetching_their_page(
+        server: FixtureServer, settings: Settings, db: Database) -> None:
+    report, stored = _crawl(server, settings, db, "auto")
+    assert report.created == 2 and report.errors == []
+    assert server.hits("/full") == [] and len(server.hits("/teaser")) == 1
+    title, published, text = stored["full"]
+    assert title == "Story /full" and published is not None and published.year == 2025
+    assert "electrify every crane" in text and "<p>" not in text
+    assert stored["teaser"][0] == "Page /teaser"  # the teaser's page was extracted
+
+
+def test_crawl_always_fetches_every_page(server: FixtureServer, settings: Settings,
+                                         db: Database) -> None:
+    report, stored = _crawl(server, settings, db, "always")
+    assert report.created == 2
+    assert len(server.hits("/full")) == 1 and len(server.hits("/teaser")) == 1
+    assert stored["full"][0] == "Page /full"
+
+
+def test_crawl_never_fetches_no_page(server: FixtureServer, settings: Settings,
+                                     db: Database) -> None:
+    report, stored = _crawl(server, settings, db, "never")
+    assert server.hits("/full") == [] and server.hits("/teaser") == []
+    assert report.created == 1 and len(report.errors) == 1  # the teaser is too short to keep
+    assert "crawl_pages is 'never'" in report.errors[0] and set(stored) == {"full"}
+
+
+def test_feed_item_scripts_and_markup_never_reach_the_text(server: FixtureServer,
+                                                          settings: Settings,
+                                                          db: Database) -> None:
+    hostile = ("<script>alert(1)</script><style>p{}</style><iframe src='x'>frame</iframe>"
+               + LONG_BODY + "<p>© 2025 Harbour Times. All rights reserved.</p>")
+    feed = server.add("/rss", Response(body=_full_text_rss(server, {"/h": hostile}),
+                                       content_type="application/rss+xml"))
+    with db.write() as session:
+        sources.add_source(session, feed)
+    assert asyncio.run(Pipeline(settings, db).run_due()).created == 1
+    with db.read() as session:
+        row = articles.latest_articles(session)[0]
+    assert "alert" not in row.text and "frame" not in row.text and "p{}" not in row.text
+    assert "rights reserved" in row.copyright and "rights reserved" not in row.text
+
+
+def test_feed_lines_survive_hostile_markup() -> None:
+    from newsdesk.ingest.feedtext import feed_lines
+
+    assert feed_lines("<p>one<br>two</p>tail<ul><li>x</li></ul>") == ["one", "two", "tail", "x"]
+    assert feed_lines("<!-- hidden --><p>&amp; ok</p><script>bad()</script>") == ["& ok"]
+    assert feed_lines("\x00") == [] and feed_lines("plain words") == ["plain words"]
+    assert feed_lines("<div>" * 20000 + "deep" + "</div>" * 20000) in ([], ["deep"])

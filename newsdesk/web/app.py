@@ -24,6 +24,8 @@ from starlette.responses import Response
 from newsdesk import __version__
 from newsdesk.config import Settings
 from newsdesk.enrich.related import RelatedFinder
+from newsdesk.obs import setup_process
+from newsdesk.obs.logs import adopt_uvicorn_loggers
 from newsdesk.store.db import Database
 from newsdesk.web import (
     account_opml,
@@ -35,12 +37,15 @@ from newsdesk.web import (
     feeds_out,
     fever,
     greader,
+    health,
     openapi,
     pages,
+    queries,
     reader,
     reader_pages,
 )
 from newsdesk.web.limits import BodyLimitMiddleware
+from newsdesk.web.observe import RequestContextMiddleware
 from newsdesk.web.render import build_templates, error_response, is_api, utc_now
 from newsdesk.web.security import SecurityMiddleware
 
@@ -61,6 +66,8 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.state.clock = utc_now
     app.state.related = RelatedFinder(settings, db)  # loads the model on first use
     app.state.ai = None  # newsdesk.web.ai.service_of builds it on first use
+    app.state.memo = queries.Memo(queries.TRENDING_TTL_SECONDS)  # costly, may be a bit stale
+    app.state.state_collector = health.state_collector(settings, db)  # /metrics probes
     app.state.templates = build_templates(lambda: app.state.clock)
     app.state.templates.env.globals["feed_links"] = feeds_out.feed_links
     auth.install(app, settings)  # CSRF cookie middleware, login redirect, template globals
@@ -68,6 +75,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=app.state.auth.max_request_bytes,
                        on_reject=_body_rejected)  # inside SecurityMiddleware: 413 gets headers
     app.add_middleware(SecurityMiddleware, on_error=_server_error)
+    app.add_middleware(RequestContextMiddleware)  # outermost: ids and timing cover all
     _add_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(api.router)
@@ -82,6 +90,8 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(reader_pages.router)
     app.include_router(admin_pages.router)
     app.add_api_route("/healthz", _healthz, include_in_schema=False)
+    app.add_api_route("/readyz", health.readyz, include_in_schema=False)
+    app.add_api_route("/metrics", health.metrics_endpoint, include_in_schema=False)
     return app
 
 
@@ -93,6 +103,7 @@ async def _healthz() -> dict[str, str]:
 def _lifespan(db: Database, owned: bool) -> Any:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        adopt_uvicorn_loggers()  # uvicorn.run set up its loggers after ours
         yield
         if owned:  # a database passed in belongs to the caller
             db.dispose()
@@ -131,3 +142,31 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 def _add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+
+
+def create_app_from_env() -> FastAPI:
+    """The app of one ``newsdesk serve --workers N`` process, built from its environment.
+
+    uvicorn imports this by name in every worker it spawns, and a spawned
+    process inherits nothing but the environment, into which the CLI exported
+    its effective settings; so this is a process entry point like the CLI and
+    the one place under it that reads ``NEWSDESK_*``. The parent migrated the
+    schema before spawning, so the worker opens its own engines without running
+    Alembic again, and disposes of them when uvicorn shuts it down.
+    """
+    settings = Settings.from_env()
+    setup_process(settings, "serve")  # spawned: nothing of the CLI's setup is inherited
+    db = Database(settings.resolved_database_url)
+    app = create_app(settings, db)
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(the_app: FastAPI) -> AsyncIterator[Any]:
+        try:
+            async with inner(the_app) as state:
+                yield state
+        finally:
+            db.dispose()  # a closed connection, not an EOF in the PostgreSQL log
+
+    app.router.lifespan_context = lifespan
+    return app
