@@ -1,7 +1,20 @@
-"""The Fever API over TestClient, with the requests Fever clients (Reeder, Unread) send."""
+"""The Fever API over TestClient, with the requests Fever clients send, checked against the spec.
+
+Request shapes are those of the Fever API document (feedafever.com/api, kept
+as fever-api.md in the TinyTinyRSS Fever plugin): reads are query-string
+arguments after ``?api``, ``api_key`` and writes are POSTed form data, and
+``mark=feed|group`` carries ``before``. Two client styles are replayed:
+Reeder/Unread/ReadKit post ``application/x-www-form-urlencoded`` bodies;
+NewsFlash (its ``fever_api`` crate) posts ``api_key`` as ``multipart/form-data``
+and puts every other argument, writes included, in the query string. Answers
+are checked member by member against the types the document gives (integers
+are JSON numbers, never booleans or strings; id lists are comma strings).
+A real client library drives a live server in tests/test_fever_client.py.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -39,11 +52,23 @@ class Fever:
         self.key = key
 
     def call(self, query: str, **data: str) -> dict[str, Any]:
+        """Reeder/Unread style: reads in the query, ``api_key`` and writes url-encoded."""
         response = self.client.post(f"/fever/?api&{query}", data={"api_key": self.key, **data})
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        assert body["api_version"] == 3
-        return body
+        return _checked(response)
+
+    def multipart(self, query: str, path: str = "/fever/") -> dict[str, Any]:
+        """NewsFlash style: everything but ``api_key`` in the query, the key as multipart."""
+        response = self.client.post(f"{path}?api&{query}", files={"api_key": (None, self.key)})
+        assert response.request.headers["content-type"].startswith("multipart/form-data")
+        return _checked(response)
+
+
+def _checked(response: Any) -> dict[str, Any]:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    body: dict[str, Any] = response.json()
+    assert body["api_version"] == 3 and _is_int(body["api_version"])
+    return body
 
 
 @pytest.fixture
@@ -147,3 +172,107 @@ def test_opml_export_and_import(web: TestClient, world: World) -> None:
     assert "http://127.0.0.1:9/new.xml" in again and "Daily Planet feed" in again
     refused = web.post("/account/opml", files={"file": ("s.opml", opml, "text/x-opml")})
     assert refused.status_code == 403  # the upload keeps CSRF protection
+
+
+# -- the spec's types, member by member -------------------------------------------------
+
+ID_LIST = re.compile(r"^(\d+(,\d+)*)?$")
+
+
+def _is_int(value: object) -> bool:
+    """A JSON integer: Python's bool is an int, so rule it out explicitly."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _shape(obj: dict[str, Any], ints: tuple[str, ...], strings: tuple[str, ...]) -> None:
+    assert set(obj) == set(ints) | set(strings), sorted(obj)
+    for name in ints:
+        assert _is_int(obj[name]), (name, obj[name])
+    for name in strings:
+        assert isinstance(obj[name], str), (name, obj[name])
+
+
+def test_answers_have_the_spec_types(fever: Fever, world: World) -> None:
+    every = "groups&feeds&items&unread_item_ids&saved_item_ids&favicons&links"
+    body = fever.call(every)
+    assert body["auth"] == 1 and _is_int(body["auth"])
+    assert _is_int(body["last_refreshed_on_time"]) and body["last_refreshed_on_time"] > 0
+    for group in body["groups"]:
+        _shape(group, ("id",), ("title",))
+        assert group["id"] > 0
+    for link in body["feeds_groups"]:
+        _shape(link, ("group_id",), ("feed_ids",))
+        assert ID_LIST.match(link["feed_ids"])
+    for feed in body["feeds"]:
+        _shape(feed, ("id", "favicon_id", "is_spark", "last_updated_on_time"),
+               ("title", "url", "site_url"))
+        assert feed["id"] > 0 and feed["is_spark"] == 0 and feed["last_updated_on_time"] > 0
+    assert body["items"] and _is_int(body["total_items"])
+    for item in body["items"]:
+        _shape(item, ("id", "feed_id", "is_saved", "is_read", "created_on_time"),
+               ("title", "author", "html", "url"))
+        assert item["is_saved"] in (0, 1) and item["is_read"] in (0, 1)
+    for name in ("unread_item_ids", "saved_item_ids"):
+        assert isinstance(body[name], str) and ID_LIST.match(body[name])
+    assert body["favicons"] == [] and body["links"] == []
+
+
+def test_unauthenticated_answers_carry_only_version_and_auth(fever: Fever) -> None:
+    client = fever.client
+    for response in (client.post("/fever/?api&items", data={"api_key": "f" * 32}),
+                     client.get("/fever/?api&items"),  # the key must be POSTed
+                     client.post("/fever/?api&items", data={"api_key": "x' OR 1=1 --"})):
+        assert response.json() == {"api_version": 3, "auth": 0}
+    assert client.post("/fever/", data={"api_key": fever.key}).json() == {
+        "api_version": 3, "auth": 0}  # no ``api`` argument: not an API call
+
+
+def test_newsflash_style_requests(fever: Fever, world: World) -> None:
+    """Multipart key, writes in the query string, at FreshRSS's path as well as Fever's."""
+    assert fever.multipart("", path="/api/fever.php")["auth"] == 1
+    one = world.gazette[1]
+    marked = fever.multipart(f"mark=item&as=read&id={one}")
+    assert str(one) not in marked["unread_item_ids"].split(",")
+    saved = fever.multipart(f"mark=item&as=saved&id={one}", path="/api/fever.php")
+    assert saved["saved_item_ids"] == str(one)
+    items = fever.multipart(f"items&with_ids={one}")["items"]
+    assert [(i["id"], i["is_read"], i["is_saved"]) for i in items] == [(one, 1, 1)]
+
+
+def test_since_id_and_max_id_sync_everything_once(fever: Fever, world: World) -> None:
+    """A first sync pages back from ``max_id=0``; later ones forward from ``since_id``."""
+    everything = sorted(world.planet + world.gazette)
+    newest = fever.call("items", max_id="0")["items"]
+    assert [i["id"] for i in newest] == everything[::-1]  # fewer than 50: all, newest first
+    assert fever.call("items", max_id=str(everything[0]))["items"] == []
+    assert fever.call("items", since_id=str(everything[-1]))["items"] == []
+    seen: list[int] = []
+    since = "0"
+    while page := fever.call("items", since_id=since)["items"]:
+        seen += [i["id"] for i in page]
+        since = str(page[-1]["id"])
+    assert seen == everything
+    assert fever.call("items", max_id="junk", since_id="-4")["items"]  # bad values: defaults
+
+
+def test_mark_answers_carry_the_id_lists(fever: Fever, world: World) -> None:
+    """The spec: marking returns ``unread_item_ids`` or ``saved_item_ids`` as appropriate."""
+    one = str(world.planet[0])
+    assert one not in fever.call("", mark="item", **{"as": "read"}, id=one)[
+        "unread_item_ids"].split(",")
+    assert one in fever.call("", mark="item", **{"as": "unread"}, id=one)[
+        "unread_item_ids"].split(",")
+    assert fever.call("", mark="item", **{"as": "saved"}, id=one)["saved_item_ids"] == one
+    assert fever.call("", mark="item", **{"as": "unsaved"}, id=one)["saved_item_ids"] == ""
+    after_sparks = fever.call("", mark="group", **{"as": "read"}, id="-1", before="4102444800")
+    assert len(_ids(after_sparks["unread_item_ids"])) == 8  # no Sparks here: nothing read
+    ignored = fever.call("", mark="item", **{"as": "read"}, id="99999999")
+    assert len(_ids(ignored["unread_item_ids"])) == 8
+
+
+def test_unread_recently_read(fever: Fever, world: World) -> None:
+    for article_id in world.planet[:2]:
+        fever.call("", mark="item", **{"as": "read"}, id=str(article_id))
+    assert len(_ids(fever.call("unread_item_ids")["unread_item_ids"])) == 6
+    body = fever.call("", unread_recently_read="1")
+    assert sorted(_ids(body["unread_item_ids"])) == sorted(world.planet + world.gazette)

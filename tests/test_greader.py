@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -9,6 +10,8 @@ from fastapi.testclient import TestClient
 
 from newsdesk.accounts import service, state
 from newsdesk.config import Settings
+from newsdesk.model import Article
+from newsdesk.store.articles import save_article
 from newsdesk.store.db import Database
 from newsdesk.web import greader_streams as gs
 from newsdesk.web.app import create_app
@@ -236,3 +239,73 @@ def test_atom_endpoint_for_newsboat(reader: Reader, world: World) -> None:
     labels = {t["label"] for t in parsed.entries[0].tags}
     assert "fresh" in labels and "read" not in labels
     assert reader.client.get(f"/reader/atom/{feed_id}").status_code == 401
+
+
+def _arrive(db: Database, tag: str, published: list[datetime | None]) -> list[int]:
+    """New articles landing mid-paging, as the ingester would save them."""
+    with db.write() as session:
+        return [save_article(session, Article(
+            url=f"https://late.example/{tag}/{i}", title=f"Late {tag} {i}",
+            text=f"Late paragraph {tag} {i}.", outlet="Gazette", published_at=when)).article_id
+            for i, when in enumerate(published)]
+
+
+def _page_through(reader: Reader, db: Database, **params: Any) -> list[int]:
+    """Page a stream two items at a time, landing new articles after the first pages.
+
+    Arrivals stop after three rounds, or oldest-first (which reaches them) never ends.
+    """
+    seen: list[int] = []
+    cont, round_ = "", 0
+    while True:
+        page = reader.get(f"/stream/contents/{READING}", n=2, **params,
+                          **({"c": cont} if cont else {}))
+        seen += _ids(page["items"])
+        cont = page.get("continuation", "")
+        if not cont:
+            return seen
+        round_ += 1
+        assert round_ < 50, "paging does not end"
+        if round_ > 3:
+            continue
+        newest = datetime.now(UTC) + timedelta(days=round_)
+        _arrive(db, f"{params.get('r', 'n')}{round_}", [newest, None, _time(db, seen[-1])])
+
+
+def _rows(db: Database, ids: list[int]) -> list[Any]:
+    with db.read() as session:
+        return gs.by_ids(session, ids)
+
+
+def _time(db: Database, article_id: int) -> datetime:
+    return _rows(db, [article_id])[0].sort_time
+
+
+@pytest.mark.parametrize("order", ["n", "o"])
+def test_continuation_survives_arrivals(reader: Reader, world: World, db: Database,
+                                        order: str) -> None:
+    """Keyset paging: articles saved between pages never make a page repeat or skip.
+
+    Each round lands one article newer than everything, one with no date (so
+    sorted by its arrival, now) and one with exactly the last seen item's time
+    (the id breaks the tie). Offsets would repeat items here; the keyset may
+    not. Oldest-first also reaches the arrivals sorted after the cursor.
+    """
+    _arrive(db, "tie", [_time(db, world.planet[2])] * 2)  # equal times on a page edge
+    original = sorted(int(r["id"]) for r in reader.get("/stream/items/ids", s=READING,
+                                                        n=1000)["itemRefs"])
+    seen = _page_through(reader, db, **({"r": "o"} if order == "o" else {}))
+    assert len(seen) == len(set(seen)), f"an item came twice: {seen}"
+    assert set(original) <= set(seen), f"skipped {set(original) - set(seen)}"
+    times = [r.sort_time for r in sorted(_rows(db, seen), key=lambda r: seen.index(r.id))]
+    assert times == sorted(times, reverse=order == "n")
+
+
+def test_forged_continuation_is_refused(reader: Reader) -> None:
+    for bad in ("12", "not-a-token!", "MTIzNA", gs.Cursor(datetime.now(UTC), 0).token()):
+        response = reader.client.get(f"{API}/stream/contents/{READING}", params={"c": bad},
+                                     headers=reader.headers)
+        assert response.status_code == 400, bad
+    first = reader.get(f"/stream/contents/{READING}", n=1)
+    token = first["continuation"]
+    assert gs.Cursor.parse(token).article_id == _ids(first["items"])[0]

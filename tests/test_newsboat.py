@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,29 +27,13 @@ from newsdesk.config import Settings
 from newsdesk.store.db import Database
 from tests.compat import PASSWORD, World, seed
 from tests.conftest import FAST_HASHER
-from tests.fixtureserver import free_port, wait_until_up
+from tests.liveserver import running
 
 NEWSBOAT = shutil.which("newsboat")
 TMUX = shutil.which("tmux")
 pytestmark = pytest.mark.skipif(NEWSBOAT is None, reason="newsboat is not installed "
                                 "(apt-get install newsboat tmux)")
 STEP = 30  # seconds any one newsboat run may take
-
-SERVER = """
-import sys
-from pathlib import Path
-
-import uvicorn
-
-from newsdesk.config import Settings
-from newsdesk.web.app import create_app
-
-settings = Settings(data_dir=Path(sys.argv[1]), database_url=sys.argv[2],
-                    allow_private_networks=True, sample="")
-uvicorn.run(create_app(settings), host="127.0.0.1", port=int(sys.argv[3]), log_level="warning")
-"""
-
-
 
 @dataclass
 class Live:
@@ -109,9 +92,17 @@ def live(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     home = tmp_path / "home"
     home.mkdir()
     db, world, user_id, password = _prepare(settings, home)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     (home / "urls").write_text("")
+    try:
+        with running(settings, tmp_path) as url:
+            _configure(home, url, password)
+            yield Live(url, db, world, user_id, home)
+    finally:
+        db.dispose()
+
+
+def _configure(home: Path, url: str, password: str) -> None:
+    """newsboat's FeedHQ mode pointed at newsdesk's Google Reader API."""
     (home / "config").write_text(
         'urls-source "feedhq"\n'
         f'feedhq-url "{url}"\n'
@@ -121,19 +112,6 @@ def live(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         "feedhq-min-items 50\n"
         "download-timeout 10\n"
         "confirm-exit no\n")
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(tmp_path),
-                             settings.database_url, str(port)])
-    try:
-        wait_until_up(url, proc)
-        yield Live(url, db, world, user_id, home)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-        db.dispose()
 
 
 def _web_read(live: Live, article_id: int) -> None:

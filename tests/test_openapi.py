@@ -2,10 +2,10 @@
 
 schemathesis generates requests from the schema (valid and invalid
 parameters, edge values) and checks every answer: no 5xx, a documented
-status, and a body that conforms to the documented schema. The AI
-endpoints are left out here: they load the real embedder, which
-tests/test_web_ai.py covers. Bounded (examples per operation, no deadline)
-so the file runs in well under a minute.
+status, and a body that conforms to the documented schema. The AI endpoints
+are included with the real embedder (the session ``embedder`` fixture, loaded
+once) and fewer examples, since each answer runs the model. Bounded
+(examples per operation, no deadline) so the file runs in about a minute.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 
+from newsdesk.ai import factory
+from newsdesk.ai.service import AIService
 from newsdesk.config import Settings
 from newsdesk.model import Article, Tag
 from newsdesk.store import articles, dedup, tags
@@ -30,6 +32,7 @@ from newsdesk.web.app import create_app
 
 NOW = datetime(2025, 6, 22, 12, 0, tzinfo=UTC)
 EXAMPLES = 30  # per operation and mode: 14 runs stay well under a minute
+AI_EXAMPLES = 8  # each answer runs MiniLM; 10 runs of these add ~20 s
 
 ARTICLES = [
     Article(url=f"https://{outlet.lower().replace(' ', '-')}.example/{i}", title=title,
@@ -76,27 +79,44 @@ def app(settings: Settings) -> Iterator[FastAPI]:
     db.dispose()
 
 
-OPERATIONS = ["/api/articles", "/api/articles/{article_id}", "/api/search", "/api/outlets",
-              "/api/stories", "/api/stories/{story_id}", "/api/tags/{tag}"]
+OPERATIONS = [("GET", p) for p in (
+    "/api/articles", "/api/articles/{article_id}", "/api/search", "/api/outlets",
+    "/api/stories", "/api/stories/{story_id}", "/api/tags/{tag}")]
+AI_OPERATIONS = [("GET", "/api/articles/{article_id}/summary"),
+                 ("GET", "/api/articles/{article_id}/keypoints"), ("POST", "/api/ask"),
+                 ("GET", "/api/explain/{tag}"), ("GET", "/api/stories/{story_id}/brief")]
 
 
 # schemathesis.pytest.from_fixture needs pytest internals that pytest 9 removed, so the
 # strategies are driven with hypothesis directly: one test per operation and mode.
 POSITIVE, NEGATIVE = schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE
-CASES = [(path, mode) for path in OPERATIONS for mode in (POSITIVE, NEGATIVE)
+CASES = [(method, path, mode) for method, path in OPERATIONS + AI_OPERATIONS
+         for mode in (POSITIVE, NEGATIVE)
          if not (path == "/api/outlets" and mode is NEGATIVE)]  # no parameters to get wrong
 
 
-@pytest.mark.parametrize(("path", "mode"), CASES, ids=[f"{p}-{m.value}" for p, m in CASES])
-def test_api_conforms_to_its_schema(app: FastAPI, path: str,
+@pytest.fixture
+def ai_app(app: FastAPI, embedder: Any) -> FastAPI:
+    """The app with its AI service built on the session's embedder (not reloaded per test)."""
+    pytest.importorskip("onnxruntime")
+    db = app.state.db
+    app.state.ai = AIService(embedder, retrieve=lambda q: list(factory.retrieve_rows(db, q)))
+    return app
+
+
+@pytest.mark.parametrize(("method", "path", "mode"), CASES,
+                         ids=[f"{m} {p}-{g.value}" for m, p, g in CASES])
+def test_api_conforms_to_its_schema(request: pytest.FixtureRequest, method: str, path: str,
                                     mode: schemathesis.GenerationMode) -> None:
+    is_ai = (method, path) in AI_OPERATIONS
+    app: FastAPI = request.getfixturevalue("ai_app" if is_ai else "app")
     loaded = schemathesis.openapi.from_asgi("/api/openapi.json", app)
-    operation = loaded.find_operation_by_path("GET", path)
+    operation = loaded.find_operation_by_path(method, path)
     assert operation is not None
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(max_examples=AI_EXAMPLES if is_ai else EXAMPLES, deadline=None,
+              derandomize=True, database=None, suppress_health_check=list(HealthCheck))
     def run(case: Any) -> None:
         # OpenAPI cannot say "offset or page, not both" about two query parameters; the
         # documented 400 says it in words, so a schema-valid pair may be refused.
@@ -169,3 +189,22 @@ def test_known_items_match_their_models(app: FastAPI, document: dict[str, Any]) 
         response = client.get(url)
         assert response.status_code == 200, url
         loaded[path]["GET"].validate_response(response)
+
+
+def test_ai_answers_on_known_items_conform(ai_app: FastAPI) -> None:
+    """Generated ids are mostly unknown (404); these reach the model and answer 200."""
+    loaded = schemathesis.openapi.from_asgi("/api/openapi.json", ai_app)
+    client = TestClient(ai_app)
+    calls = [("GET", "/api/articles/{article_id}/summary", "/api/articles/1/summary", None),
+             ("GET", "/api/articles/{article_id}/keypoints", "/api/articles/2/keypoints", None),
+             ("GET", "/api/stories/{story_id}/brief", "/api/stories/1/brief", None),
+             ("GET", "/api/explain/{tag}", "/api/explain/LakeFerry", None),
+             ("POST", "/api/ask", "/api/ask", {"question": "When does the ferry return?"}),
+             ("POST", "/api/ask", "/api/ask", {"question": "Ferry?", "scope": "story", "id": 1})]
+    for method, path, url, body in calls:
+        response = client.request(method, url, json=body)
+        assert response.status_code == 200, (url, response.text[:300])
+        loaded[path][method].validate_response(response)
+    missing = client.post("/api/ask", json={"question": "x", "scope": "article", "id": 999})
+    assert missing.status_code == 404
+    loaded["/api/ask"]["POST"].validate_response(missing)

@@ -9,6 +9,9 @@ carry no cookie-based credential and are added without the CSRF dependency.
 
 Feeds are the reader's subscriptions (``accounts.subscriptions``); groups are
 their folders, with stable crc32 ids; group 0 is Fever's "Kindling" (all).
+The endpoint answers at Fever's ``/fever/`` and at FreshRSS's
+``/api/fever.php``, since apps and libraries set up for FreshRSS append that.
+The request and response shapes follow the Fever API document (feedafever.com/api).
 """
 
 from __future__ import annotations
@@ -16,11 +19,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 import zlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, Response
 
@@ -35,6 +38,7 @@ from newsdesk.web.syndication import one_line
 router = APIRouter(include_in_schema=False, dependencies=[Depends(refuse_cookie_sessions)])
 ITEMS_PER_CALL = 50
 MAX_IDS = 50
+RECENTLY = timedelta(hours=1)  # what ``unread_recently_read`` undoes
 
 
 def issue_password(session: Session, user: UserRow, label: str = "") -> str:
@@ -101,15 +105,19 @@ def _item(item: gs.Item) -> dict[str, object]:
 
 
 def _items(session: Session, reader: gs.Reader, values: Params) -> dict[str, object]:
-    """``since_id`` ascending, ``max_id`` descending, ``with_ids`` as listed; 50 at most."""
+    """``since_id`` ascending, ``max_id`` descending, ``with_ids`` as listed; 50 at most.
+
+    ``max_id=0`` is how a client starts paging backwards: the newest items.
+    """
     where = reader.reading_list()
     top = (values.get("max_id") or [""])[0]
     stmt = select(ArticleRow).where(where)
     if "with_ids" in values:
         rows = gs.by_ids(session, _ids(values["with_ids"][0]))
-    elif top.isdigit():
-        rows = list(session.scalars(stmt.where(ArticleRow.id < int(top[:10]))
-                                    .order_by(ArticleRow.id.desc()).limit(ITEMS_PER_CALL)))
+    elif top.isdigit() and len(top) < 11:
+        if int(top):
+            stmt = stmt.where(ArticleRow.id < int(top))
+        rows = list(session.scalars(stmt.order_by(ArticleRow.id.desc()).limit(ITEMS_PER_CALL)))
     else:
         low = (values.get("since_id") or ["0"])[0]
         low_id = int(low[:10]) if low.isdigit() else 0
@@ -160,13 +168,25 @@ def _mark_many(session: Session, reader: gs.Reader, values: Params) -> None:
         subs_mod.mark_all_read(session, reader.user_id, subs_mod.reading_clause(subs), before)
 
 
-def _mark(session: Session, reader: gs.Reader, values: Params) -> None:
+def _mark(session: Session, reader: gs.Reader, values: Params) -> str:
+    """Apply one ``mark``; the id list the spec says the answer carries ("" for none)."""
     kind, how = values["mark"][0], (values.get("as") or [""])[0]
     target = (values.get("id") or [""])[0]
     if kind == "item" and target.isdigit() and len(target) < 11:
         _mark_item(session, reader.user_id, int(target), how)
-    elif kind in ("feed", "group") and how == "read":
+        return "saved_item_ids" if how in ("saved", "unsaved") else "unread_item_ids"
+    if kind in ("feed", "group") and how == "read":
         _mark_many(session, reader, values)
+        return "unread_item_ids"
+    return ""
+
+
+def _unread_recently_read(session: Session, user_id: int) -> None:
+    """``unread_recently_read=1``: undo the reads of the last hour (Fever's "unread")."""
+    since = utcnow() - RECENTLY
+    session.execute(update(ArticleStateRow).where(
+        ArticleStateRow.user_id == user_id, ArticleStateRow.read_at >= since)
+        .values(read_at=None))
 
 
 # -- the endpoint ---------------------------------------------------------------------
@@ -177,7 +197,19 @@ def _user(session: Session, values: Params) -> UserRow | None:
     return service.user_for_token(session, key, "fever") if len(key) == 32 else None
 
 
+def _write(session: Session, reader: gs.Reader, values: Params) -> list[str]:
+    """The writes of a call (POST data in the spec); the id lists to answer with."""
+    wanted: list[str] = []
+    if (values.get("unread_recently_read") or [""])[0] == "1":
+        _unread_recently_read(session, reader.user_id)
+        wanted.append("unread_item_ids")
+    if "mark" in values:
+        wanted.append(_mark(session, reader, values))
+    return [w for w in wanted if w]
+
+
 def _answer(session: Session, reader: gs.Reader, values: Params) -> dict[str, Any]:
+    """The members asked for, each named by a (query string) argument."""
     body: dict[str, Any] = {}
     if "groups" in values:
         body.update(_groups(reader))
@@ -198,6 +230,7 @@ def _answer(session: Session, reader: gs.Reader, values: Params) -> dict[str, An
 
 @router.api_route("/fever/", methods=["GET", "POST"])
 @router.api_route("/fever", methods=["GET", "POST"])
+@router.api_route("/api/fever.php", methods=["GET", "POST"])
 def fever(request: Request, values: Annotated[Params, Depends(params)]) -> Response:
     """Always 200 JSON with ``auth`` 0 or 1, as clients expect; writes before reads."""
     base: dict[str, Any] = {"api_version": 3, "auth": 0}
@@ -208,8 +241,8 @@ def fever(request: Request, values: Annotated[Params, Depends(params)]) -> Respo
         if user is None:
             return JSONResponse(base)
         reader = gs.Reader.load(session, user.id, str(request.base_url).rstrip("/"))
-        if "mark" in values:
-            _mark(session, reader, values)
+        for member in _write(session, reader, values):
+            values.setdefault(member, [""])  # answer with the lists the spec promises
         body = _answer(session, reader, values)
         newest = session.scalar(select(func.max(ArticleRow.ingested_at)))
     return JSONResponse({**base, "auth": 1, "last_refreshed_on_time": _epoch(newest), **body})

@@ -64,6 +64,11 @@ async def _unauthorized(_request: Request, _exc: Exception) -> Response:
     return PlainTextResponse("Unauthorized", 401, headers={"Google-Bad-Token": "true"})
 
 
+async def _bad_continuation(_request: Request, _exc: Exception) -> Response:
+    """A ``c`` we never issued: 400 rather than silently restarting from the top."""
+    return PlainTextResponse("Invalid continuation", 400)
+
+
 async def params(request: Request) -> Params:
     """Query and form parameters merged; repeated keys (``i=…&i=…``) kept in order."""
     merged: Params = {}
@@ -386,3 +391,4 @@ def install(app: FastAPI) -> None:
     """Add the routes *without* the app-wide CSRF dependency (header auth only)."""
     app.router.routes[0:0] = router.routes
     app.add_exception_handler(Unauthorized, _unauthorized)
+    app.add_exception_handler(gs.BadContinuation, _bad_continuation)

@@ -8,12 +8,14 @@ Labels expose more than folders: ``user/-/label/#Slug`` is a hashtag and
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, false, func, select
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from newsdesk.accounts import follows, state
@@ -33,6 +35,8 @@ LABEL = "user/-/label/"
 MAX_N = 1000
 _USER_PREFIX = re.compile(r"^user/\d+/")
 _STORY_LABEL = re.compile(r"^Story (\d{1,10})\b")
+_CURSOR = re.compile(r"^(-?\d{1,19})\.(\d{1,10})$")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def sort_time() -> ColumnElement[datetime]:
@@ -194,6 +198,50 @@ def state_clause(reader: Reader, target: str) -> ColumnElement[bool] | None:
     return None
 
 
+class BadContinuation(ValueError):
+    """A ``c`` parameter that is not a continuation this server handed out."""
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ended: the last item's sort time and id (the keyset, not an offset).
+
+    An offset shifts when articles arrive between two pages, so a client
+    paging newest-first would see the same items again; a keyset does not,
+    which is why FreshRSS and Miniflux page this way too.
+    """
+
+    at: datetime
+    article_id: int
+
+    @classmethod
+    def after(cls, row: ArticleRow) -> Cursor:
+        return cls(row.sort_time, row.id)
+
+    def token(self) -> str:
+        """Opaque to clients: url-safe base64 of ``<usec since epoch>.<id>``."""
+        moment = self.at if self.at.tzinfo else self.at.replace(tzinfo=UTC)
+        exact = (moment - EPOCH) // timedelta(microseconds=1)
+        raw = f"{exact}.{self.article_id}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def parse(cls, token: str) -> Cursor:
+        """The cursor in ``token``; ``BadContinuation`` for anything we did not issue."""
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+            raise BadContinuation(token[:40]) from exc
+        match = _CURSOR.fullmatch(raw)
+        if not match or not 0 < int(match.group(2)) <= MAX_ID:
+            raise BadContinuation(token[:40])
+        try:
+            at = EPOCH + timedelta(microseconds=int(match.group(1)))
+        except OverflowError as exc:
+            raise BadContinuation(token[:40]) from exc
+        return cls(at, int(match.group(2)))
+
+
 @dataclass
 class StreamQuery:
     """The paging and filter parameters every stream endpoint accepts."""
@@ -205,20 +253,29 @@ class StreamQuery:
     older_than: datetime | None = None  # nt
     exclude: list[str] = field(default_factory=list)
     include: list[str] = field(default_factory=list)
-    offset: int = 0
+    after: Cursor | None = None  # c
 
     @classmethod
     def parse(cls, params: dict[str, list[str]], stream: str = "") -> StreamQuery:
+        """The query of a request; ``BadContinuation`` for a forged or garbled ``c``."""
         def one(name: str) -> str:
             return (params.get(name) or [""])[0]
 
-        n = int(one("n")) if one("n").isdigit() else 20
-        cont = one("c")
+        n = int(one("n")) if one("n").isdigit() and len(one("n")) < 10 else 20
+        cont = one("c").strip()
         return cls(stream=stream or one("s") or READING_LIST, n=max(1, min(n, MAX_N)),
                    oldest_first=one("r") == "o", newer_than=to_datetime(one("ot")),
                    older_than=to_datetime(one("nt")), exclude=params.get("xt", []),
                    include=params.get("it", []),
-                   offset=int(cont) if cont.isdigit() and len(cont) < 10 else 0)
+                   after=Cursor.parse(cont) if cont else None)
+
+
+def _past(cursor: Cursor, oldest_first: bool) -> ColumnElement[bool]:
+    """Strictly beyond the cursor in the stream's order (time, then id as tie-break)."""
+    at, last = cursor.at, cursor.article_id
+    if oldest_first:
+        return or_(sort_time() > at, and_(sort_time() == at, ArticleRow.id > last))
+    return or_(sort_time() < at, and_(sort_time() == at, ArticleRow.id < last))
 
 
 def _where(session: Session, reader: Reader, query: StreamQuery) -> list[ColumnElement[bool]]:
@@ -235,6 +292,8 @@ def _where(session: Session, reader: Reader, query: StreamQuery) -> list[ColumnE
         where.append(sort_time() >= query.newer_than)
     if query.older_than is not None:
         where.append(sort_time() < query.older_than)
+    if query.after is not None:
+        where.append(_past(query.after, query.oldest_first))
     return where
 
 
@@ -244,10 +303,10 @@ def run(session: Session, reader: Reader,
     order = ((sort_time().asc(), ArticleRow.id.asc()) if query.oldest_first
              else (sort_time().desc(), ArticleRow.id.desc()))
     stmt = (select(ArticleRow).where(*_where(session, reader, query)).order_by(*order)
-            .offset(query.offset).limit(query.n + 1))
+            .limit(query.n + 1))
     rows = list(session.scalars(stmt))
-    more = len(rows) > query.n
-    return rows[:query.n], str(query.offset + query.n) if more else ""
+    page = rows[:query.n]
+    return page, Cursor.after(page[-1]).token() if len(rows) > query.n else ""
 
 
 def count_unread(session: Session, reader: Reader,

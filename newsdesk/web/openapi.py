@@ -191,7 +191,8 @@ OPERATIONS: dict[tuple[str, str], tuple[type[BaseModel], tuple[int, ...], str]] 
 }
 
 ERROR_TEXT = {
-    400: "Contradictory parameters (for instance both `offset` and `page`).",
+    400: ("Contradictory parameters (for instance both `offset` and `page`), or a body "
+          "that is not JSON."),
     401: "Sign-in or an API token is required.",
     403: "Refused: a cross-site request or a missing CSRF token.",
     404: "No such item.",
@@ -246,11 +247,17 @@ def _document_operation(op: dict[str, Any], model: type[BaseModel] | None,
 
 
 def _known(path: str, method: str) -> tuple[type[BaseModel] | None, tuple[int, ...], str | None]:
-    """What OPERATIONS says about an operation; AI routes may also answer 404 and 503."""
+    """What OPERATIONS says about an operation; AI routes may also answer 404 and 503.
+
+    ``POST /api/ask`` is 404 for an article or story id that does not exist and
+    400 for a body that is not JSON at all (422 is for JSON of the wrong shape).
+    """
     if (path, method) in OPERATIONS:
         return OPERATIONS[(path, method)]
     if path.startswith("/api/") and method == "get":
         return None, (404, 422, 503), None
+    if path.startswith("/api/") and method == "post":
+        return None, (400, 404, 422, 503), None
     return None, (), None
 
 
