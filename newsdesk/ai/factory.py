@@ -159,3 +159,8 @@ def explain_tag(service: AIService, db: Database, slug: str, limit: int = 30) ->
 def brief_for(service: AIService, db: Database, story_id: int) -> Brief:
     docs = story_docs_or_raise(db, story_id)
     return service.brief(list(docs), story_id=story_id)
+
+
+def brief_if_ready(service: AIService, db: Database, story_id: int) -> Brief | None:
+    """The brief built last for this story (refreshed in the background), or None."""
+    return service.brief_if_ready(story_id, lambda: list(story_docs_or_raise(db, story_id)))

@@ -14,7 +14,9 @@ pysbd on news text, and it keeps "Dr." or "U.S." inside a sentence.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -85,6 +87,45 @@ def split_text(text: str, article_id: int | str = 0) -> list[Sentence]:
 def split_article(article: ArticleLike) -> list[Sentence]:
     """Sentences of an article's body (the title is not a sentence of the text)."""
     return split_text(article.text, article.id)
+
+
+class SentenceCache:
+    """Sentences of article texts, each text split once.
+
+    Punkt is pure Python and a question reads every sentence of its ~20
+    candidate articles, so splitting is a fair share of an answer's time.
+    Keyed by the text, not the article: a wire story carried by several outlets
+    (or a text edited in place, which is a new key) is split once and its
+    sentences re-addressed to each article. Thread-safe, least recently used.
+    """
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._data: OrderedDict[str, list[Sentence]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, article: ArticleLike) -> list[Sentence]:
+        """The sentences of ``article``, addressed to its id (a fresh list)."""
+        with self._lock:
+            known = self._data.get(article.text)
+            if known is not None:
+                self._data.move_to_end(article.text)
+        if known is None:
+            known = split_article(article)
+            with self._lock:
+                self._data[article.text] = known
+                while len(self._data) > self.size:
+                    self._data.popitem(last=False)
+        if known and known[0].article_id != article.id:
+            return [replace(s, article_id=article.id) for s in known]
+        return list(known)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+    def __len__(self) -> int:
+        return len(self._data)
 
 
 def trim(sentence: Sentence, start: int, end: int) -> Cited:

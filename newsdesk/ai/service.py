@@ -10,9 +10,11 @@ lookup (microseconds); the lead may persist results later.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -22,6 +24,7 @@ from newsdesk.ai import ask as ask_mod
 from newsdesk.ai import llm as llm_mod
 from newsdesk.ai.brief import Brief, story_brief
 from newsdesk.ai.explain import Card, explain
+from newsdesk.ai.sentences import SentenceCache
 from newsdesk.ai.summarize import (
     DEFAULT,
     Encoded,
@@ -32,6 +35,8 @@ from newsdesk.ai.summarize import (
     summarize,
 )
 from newsdesk.ai.types import ArticleLike, Cited, Embedder
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Retrieve = Callable[[str], list[ArticleLike]]
@@ -68,6 +73,18 @@ class LRU:
                 self._data.popitem(last=False)
         return value
 
+    def peek(self, key: Hashable) -> Any:
+        """The value if present (None otherwise), without building it."""
+        with self._lock:
+            return self._data.get(key)
+
+    def put(self, key: Hashable, value: object) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
@@ -90,7 +107,13 @@ class AIService:
         self.llm = llm
         self.retrieve = retrieve
         self.results = LRU(cache_size)
+        # story id -> the Brief built last, shown while a newer one is built
+        self.latest_briefs = LRU(cache_size)
+        self._refreshing: set[Hashable] = set()
+        self._refresh_lock = threading.Lock()
+        self._refresh_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="brief")
         self.encoded = LRU(256)
+        self.sentences = SentenceCache(512)  # questions over a story re-read its articles
 
     def _encode(self, article: ArticleLike) -> Encoded:
         return self.encoded.get_or(_article_key(article),
@@ -129,10 +152,11 @@ class AIService:
         return self.results.get_or(key, lambda: self._ask(question, articles))
 
     def _ask(self, question: str, articles: list[ArticleLike]) -> ask_mod.Answer:
-        offline = ask_mod.ask(question, articles, self.embedder)
+        ranking = ask_mod.ranked(question, articles, self.embedder, split=self.sentences)
+        offline = ask_mod.answer_from(question, ranking)
         if self.llm is None or not offline.found:
             return offline  # nothing supports an answer: the LLM gets no chance to invent one
-        evidence = ask_mod.evidence(question, articles, self.embedder)
+        evidence = ask_mod.evidence_from(ranking)  # the same ranking: embedded once
         written = llm_mod.write(self.llm, "answer", evidence, self.embedder, question)
         if isinstance(written, str):
             offline.note = _fallback_note(written)
@@ -146,8 +170,43 @@ class AIService:
     def brief(self, articles: list[ArticleLike], story_id: Hashable = None) -> Brief:
         """The story brief, cached per (story, article count)."""
         ident = story_id if story_id is not None else tuple(sorted(str(a.id) for a in articles))
-        return self.results.get_or(("brief", ident, len(articles)),
-                                   lambda: self._brief(articles))
+        brief = self.results.get_or(("brief", ident, len(articles)),
+                                    lambda: self._brief(articles))
+        if story_id is not None:
+            self.latest_briefs.put(story_id, brief)
+        return brief
+
+    def brief_if_ready(self, story_id: Hashable,
+                       load: Callable[[], list[ArticleLike]]) -> Brief | None:
+        """The newest brief built for this story, or None; never builds one in the request.
+
+        A story page must not spend seconds embedding sentences while the story
+        grows under it (every new article changes the brief's cache key). So the
+        page shows the brief built last and a single background thread builds
+        the current one; a story never briefed gets an on-demand link instead.
+        """
+        latest: Brief | None = self.latest_briefs.peek(story_id)
+        if latest is not None:
+            self._refresh_later(story_id, load)
+        return latest
+
+    def _refresh_later(self, story_id: Hashable, load: Callable[[], list[ArticleLike]]) -> None:
+        with self._refresh_lock:
+            if story_id in self._refreshing:
+                return
+            self._refreshing.add(story_id)
+        self._refresh_pool.submit(self._refresh, story_id, load)
+
+    def _refresh(self, story_id: Hashable, load: Callable[[], list[ArticleLike]]) -> None:
+        try:
+            articles = load()
+            if articles:
+                self.brief(articles, story_id=story_id)
+        except Exception:  # a background refresh must never take the pool down
+            log.exception("background brief of story %s failed", story_id)
+        finally:
+            with self._refresh_lock:
+                self._refreshing.discard(story_id)
 
     def _brief(self, articles: list[ArticleLike]) -> Brief:
         offline = story_brief(articles, self.embedder)
@@ -165,6 +224,7 @@ class AIService:
     def clear(self) -> None:
         self.results.clear()
         self.encoded.clear()
+        self.sentences.clear()
 
 
 def _top_sentences(enc: Encoded, article: ArticleLike, k: int) -> list[Cited]:
