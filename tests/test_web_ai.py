@@ -286,8 +286,21 @@ def test_pages_work_without_javascript_and_keep_security_headers(client: TestCli
 
 # ---------- story page ----------
 
+def test_story_page_brief_is_built_on_demand_then_shown(client: TestClient,
+                                                         world: World) -> None:
+    """A story never briefed links to its brief (no page waits on embeddings); once
+    built, plain views show it."""
+    first = _block(client.get(f"/stories/{world.story}").text, "story-brief")
+    assert ">What happened</h3>" not in first
+    assert f'href="/stories/{world.story}?brief=1#story-brief"' in first
+    built = _block(client.get(f"/stories/{world.story}?brief=1").text, "story-brief")
+    assert ">What happened</h3>" in built
+    again = _block(client.get(f"/stories/{world.story}").text, "story-brief")
+    assert again == built
+
+
 def test_story_page_brief(client: TestClient, world: World) -> None:
-    page = client.get(f"/stories/{world.story}").text
+    page = client.get(f"/stories/{world.story}?brief=1").text
     brief = _block(page, "story-brief")
     assert ">What happened</h3>" in brief and "reported by" in brief
     hrefs = _cites(brief)

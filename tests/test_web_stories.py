@@ -209,7 +209,7 @@ def test_related_never_lists_copies(client: TestClient, world_app: tuple[FastAPI
 # ---------- story page ----------
 
 def test_story_page_header_and_brief(client: TestClient, world: World) -> None:
-    html = _main(client.get(f"/stories/{world.kim_story}").text)
+    html = _main(client.get(f"/stories/{world.kim_story}?brief=1").text)
     assert "Full coverage" in html and "Kim Jong Un meets Russian culture minister" in html
     facts = html[html.index("First reported"):html.index(">Story brief<")]
     assert "Korea Herald" in facts and "1 day ago" in facts

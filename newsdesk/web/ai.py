@@ -266,6 +266,7 @@ class BriefView:
     mode: str = "extractive"
     note: str = ""
     error: str = ""
+    pending: bool = False  # not built yet: the page offers to build it
 
 
 def brief_view(brief: Brief) -> BriefView:
@@ -278,9 +279,17 @@ def brief_view(brief: Brief) -> BriefView:
                      brief.mode, brief.note)
 
 
-def story_brief(request: Request, story_id: int) -> BriefView:
-    """The brief on page view (cached in the service per story and article count)."""
+def story_brief(request: Request, story_id: int, *, build: bool) -> BriefView:
+    """The brief for the story page: built now when asked (``build``), else the latest one.
+
+    Without ``build`` the page never waits for embeddings: it shows the brief
+    built last (a newer one is built in the background) or, for a story never
+    briefed, a link that builds it (ai.js follows that link by itself).
+    """
     try:
+        if not build:
+            latest = factory.brief_if_ready(service_of(request), db_of(request), story_id)
+            return brief_view(latest) if latest is not None else BriefView(pending=True)
         return brief_view(factory.brief_for(service_of(request), db_of(request), story_id))
     except Exception:
         log.exception("story brief failed for %s", story_id)

@@ -68,7 +68,9 @@ def front(request: Request, page: PageNo = 1) -> Response:
         rows, total = reader.latest_for(request, session, limit=size, offset=(page - 1) * size)
         pager = _pager(page, size, total)
         cards = [views.card(row) for row in rows]
-        trending, is_recent = queries.trending_or_popular(session, now)
+        trending, is_recent = request.app.state.memo.get(
+            "trending", now.replace(second=0, microsecond=0),
+            lambda: queries.trending_or_popular(session, now))
         trending = reader.filter_trending(request, trending)
         outlets = _sidebar(session)
     return render(request, "front.html", {
@@ -134,7 +136,8 @@ def article_page(request: Request, article_id: int, ai_feature: Annotated[
 
 
 @router.get("/stories/{story_id:int}")
-def story_page(request: Request, story_id: int, ask: AIParam = "") -> Response:
+def story_page(request: Request, story_id: int, ask: AIParam = "",
+               brief: AIParam = "") -> Response:
     """Full coverage: the brief, every outlet's articles on one story, and a timeline."""
     with db_of(request).read() as session:
         row = stories.get_story(session, story_id) if 0 < story_id <= MAX_ID else None
@@ -145,7 +148,8 @@ def story_page(request: Request, story_id: int, ask: AIParam = "") -> Response:
     panel = None
     if wanted.feature == "ask":
         panel = ai.run(request, ai.story_ask_job(request, story_id, wanted.question), "ask")
-    return render(request, "story.html", {"story": view, "brief": ai.story_brief(request, story_id),
+    brief_view = ai.story_brief(request, story_id, build=brief == "1")
+    return render(request, "story.html", {"story": view, "brief": brief_view,
                                           "question": wanted.question, "panel": panel,
                                           **reader.story_extras(request, story_id)})
 

@@ -34,8 +34,17 @@
     var link = e.target.closest && e.target.closest(".ai-actions a");
     if (!link || e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) { return; }
     e.preventDefault();
-    swap("ai-features", link.href);
+    var block = link.closest(".ai-block");
+    swap(block ? block.id : "ai-features", link.href);
   });
+
+  // A story brief not built yet is fetched at once, after the page has rendered.
+  var pending = document.querySelector("[data-autoload] a");
+  if (pending) {
+    var target = pending.closest("[data-autoload]").getAttribute("data-autoload");
+    var keep = window.location.href;
+    swap(target, pending.href).then(function () { history.replaceState(null, "", keep); });
+  }
 
   document.addEventListener("submit", function (e) {
     var form = e.target;
