@@ -146,6 +146,53 @@ def test_story_state_round_trips_through_json_and_bytes(encoder: Encoder | None)
         assert float(back.centroid @ story.centroid) > 0.9999
 
 
+def test_related_stories_share_a_topic_unrelated_ones_do_not(encoder: Encoder | None) -> None:
+    """Two events of one subject are two stories in one topic; topics always nest stories."""
+    clusterer = StoryClusterer()
+    flood = [clusterer.add(a) for a in _wire_copies(encoder)]
+    vote = clusterer.add(_item("vote", ELECTION, T0 + timedelta(hours=1), "Northwire", encoder))
+    quake = clusterer.add(_item("q1", QUAKE_1, T0 + timedelta(hours=2), "Northwire", encoder))
+    assert len({a.story.topic for a in flood}) == 1
+    assert len({flood[0].story.topic, vote.story.topic, quake.story.topic}) == 3
+    assert sum(t.stories for t in clusterer.topics.values()) == len(clusterer.stories)
+
+
+def test_same_subject_events_group_into_one_topic(encoder: Encoder | None) -> None:
+    """A second, different flood in the same town is a new story but joins the first's topic."""
+    if encoder is None:
+        pytest.skip("topic grouping is measured with the embedder")
+    clusterer = StoryClusterer(ClusterConfig(threshold=0.99))
+    first = clusterer.add(_item("f", FLOOD, T0, "Northwire", encoder))
+    later = clusterer.add(_item("f2", FLOOD_FOLLOWUP, T0 + timedelta(days=2), "Daily Ledger",
+                                encoder))
+    assert later.created and later.story.key != first.story.key
+    assert later.story.topic == first.story.topic
+    year_on = clusterer.add(_item("f3", FLOOD, T0 + timedelta(days=400), "Northwire", encoder))
+    assert year_on.story.topic != first.story.topic
+
+
+def test_topics_are_rebuilt_from_restored_stories(encoder: Encoder | None) -> None:
+    clusterer = StoryClusterer()
+    for a in _wire_copies(encoder):
+        clusterer.add(a)
+    clusterer.add(_item("vote", ELECTION, T0 + timedelta(hours=1), "Northwire", encoder))
+    saved = [Story.restore(s.key, title=s.title, size=s.size, first_seen=s.first_seen,
+                           first_outlet=s.first_outlet, centroid=s.centroid_bytes(),
+                           terms=s.terms_json()) for s in clusterer.stories.values()]
+    resumed = StoryClusterer()
+    resumed.load(saved)
+    assert {s.topic for s in resumed.stories.values()} == set(clusterer.topics)
+    assert {k: t.size for k, t in resumed.topics.items()} == \
+        {k: t.size for k, t in clusterer.topics.items()}
+    follow = resumed.add(_item("follow", FLOOD_FOLLOWUP, T0 + timedelta(days=1),
+                               "Coastal Times", encoder))
+    assert not follow.created and follow.story.topic == saved[0].topic
+    legacy = Story.restore(99, title="old", size=1, first_seen=T0, first_outlet="x",
+                           centroid=None, terms=json.dumps({"v": 1}))
+    resumed.load([legacy])
+    assert legacy.topic is not None and resumed.topics[legacy.topic].stories == 1
+
+
 def test_entities_catch_names_places_numbers() -> None:
     ents = set(ft.entities(QUAKE_1[0] + ". " + QUAKE_1[1]))
     assert {"ashgrove", "petrov", "geological survey", "#6.4", "#12"} <= ents
@@ -253,3 +300,4 @@ def test_ecbplus_subset_floor(encoder: Encoder | None) -> None:
     floor = 0.83 if encoder is not None else 0.65  # measured 0.855 (MiniLM), 0.674 (lexical)
     assert ours["bcubed_f1"] >= floor
     assert ours["bcubed_f1"] > result["baselines"]["title_overlap"]["bcubed_f1"]
+    assert ours["topics"]["bcubed_recall"] >= ours["bcubed_recall"]  # topics nest stories

@@ -20,8 +20,17 @@ Time then discounts the blend: within ``grace_hours`` of a story's span there
 is no penalty; beyond it the score decays with ``decay_days``, so two
 earthquakes a year apart never meet however alike the texts are.
 
+Above stories sits a second, coarser level: **topics** ("the MH370 search",
+"the Premier League"), the unit a reader follows for weeks, where a story is
+one event within it. A story is put into a topic once, when it opens, by the
+cosine of its first article to the topic's mean embedding; later articles of
+the story move the topic's mean with them. Topics are as online as stories
+(one decision per new story, nothing re-clustered) and cannot split a story,
+so the two levels always nest.
+
 A story serialises to the ``stories`` table: its centroid as float32 bytes and
-its term/entity profile as JSON, so the product resumes after a restart.
+its term/entity profile (and topic key) as JSON, so the product resumes after
+a restart; topics are rebuilt from the stories that name them.
 """
 
 from __future__ import annotations
@@ -69,6 +78,9 @@ class ClusterConfig:
     profile_terms: int = 300
     article_terms: int = 60
     window_days: float = 7.0
+    topic_threshold: float = 0.4
+    topic_grace_days: float = 14.0
+    topic_decay_days: float = 14.0
 
 
 @dataclass
@@ -100,6 +112,7 @@ class Story:
     terms: dict[str, float] = field(default_factory=dict)
     ents: dict[str, float] = field(default_factory=dict)
     row_id: int | None = None
+    topic: int | None = None
     _cache: tuple[int, int, ft.SparseVec, ft.SparseVec] | None = field(default=None, repr=False)
 
     @property
@@ -119,6 +132,7 @@ class Story:
             "outlets": dict(self.outlets),
             "last_seen": self.last_seen.isoformat() if self.last_seen else None,
             "lead": self.lead,
+            "topic": self.topic,
         }, ensure_ascii=False, sort_keys=True)
 
     def centroid_bytes(self) -> bytes | None:
@@ -139,11 +153,51 @@ class Story:
                     last_seen=datetime.fromisoformat(last) if last else first_seen,
                     outlets=Counter(data.get("outlets", {})),
                     terms=dict(data.get("terms", {})), ents=dict(data.get("ents", {})),
-                    members=[np.asarray(m, dtype=np.float32) for m in members])
+                    members=[np.asarray(m, dtype=np.float32) for m in members],
+                    topic=data.get("topic"))
         if centroid:
             mean = np.frombuffer(centroid, dtype=np.float32).astype(np.float64)
             story.centroid_sum = mean * max(size, 1)
         return story
+
+
+@dataclass
+class Topic:
+    """A group of stories on one subject: the coarse level a reader follows for weeks.
+
+    Held only in memory: its mean embedding and term profile are sums over its
+    stories, so :meth:`StoryClusterer.load` rebuilds it from the stories that
+    name it and nothing about topics has to be stored beyond that key.
+    """
+
+    key: int
+    vector_sum: np.ndarray | None = None
+    terms: dict[str, float] = field(default_factory=dict)
+    size: int = 0
+    stories: int = 0
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+
+    @property
+    def centroid(self) -> np.ndarray | None:
+        """The mean embedding of every article in the topic, L2-normalised."""
+        if self.vector_sum is None:
+            return None
+        norm = float(np.linalg.norm(self.vector_sum))
+        return self.vector_sum / norm if norm > 0 else self.vector_sum
+
+    def fold(self, vector: np.ndarray | None, terms: ft.SparseVec, size: int,
+             first: datetime | None, last: datetime | None, cap: int) -> None:
+        """Add an article (or, on load, a whole story: ``vector`` is then its sum)."""
+        self.size += size
+        if vector is not None:
+            vec = vector.astype(np.float64)
+            self.vector_sum = vec if self.vector_sum is None else self.vector_sum + vec
+        ft.add_into(self.terms, terms, cap)
+        for when in (first, last):
+            if when is not None:
+                self.first_seen = when if self.first_seen is None else min(self.first_seen, when)
+                self.last_seen = when if self.last_seen is None else max(self.last_seen, when)
 
 
 def _rounded(vec: dict[str, float]) -> dict[str, float]:
@@ -183,12 +237,14 @@ class StoryClusterer:
     def __init__(self, config: ClusterConfig | None = None) -> None:
         self.config = config or ClusterConfig()
         self.stories: dict[StoryKey, Story] = {}
+        self.topics: dict[int, Topic] = {}
         self.term_df = ft.DocFreq()
         self.ent_df = ft.DocFreq()
         self._keys: list[StoryKey] = []
         self._index: dict[StoryKey, int] = {}
         self._matrix = np.zeros((0, 0), dtype=np.float32)
         self._next_key = 1
+        self._next_topic = 1
 
     # -- state -------------------------------------------------------------
 
@@ -198,6 +254,20 @@ class StoryClusterer:
             self.stories[story.key] = story
             self._next_key = max(self._next_key, story.key + 1)
             self._sync_row(story)
+            self._load_topic(story)
+
+    def _load_topic(self, story: Story) -> None:
+        """Fold a restored story into its topic; a story saved before topics existed
+        (no key) becomes a topic of its own rather than being guessed into one."""
+        if story.topic is None:
+            story.topic = self._new_topic().key
+        topic = self.topics.get(story.topic)
+        if topic is None:
+            topic = self.topics[story.topic] = Topic(story.topic)
+            self._next_topic = max(self._next_topic, story.topic + 1)
+        topic.stories += 1
+        topic.fold(story.centroid_sum, ft.normalised(story.terms), story.size,
+                   story.first_seen, story.last_seen, self.config.profile_terms)
 
     def observe(self, title: str, text: str) -> None:
         """Count an article into the document frequencies without clustering it."""
@@ -209,6 +279,9 @@ class StoryClusterer:
         old = [s for s in self.stories.values() if s.last_seen and s.last_seen < cutoff]
         for story in old:
             del self.stories[story.key]
+        live = {s.topic for s in self.stories.values()}
+        for key in [k for k in self.topics if k not in live]:
+            del self.topics[key]
         if old:
             self._rebuild_matrix()
         return old
@@ -221,6 +294,8 @@ class StoryClusterer:
         best, score = self._best_story(prepared)
         if best is None or score < self.config.threshold:
             story = self._open(prepared)
+            story.topic = self._topic_for(prepared).key
+            self.topics[story.topic].stories += 1
             self._absorb(story, prepared)
             return Assignment(story, True, score)
         self._absorb(best, prepared)
@@ -299,15 +374,38 @@ class StoryClusterer:
 
     def _time_factor(self, when: datetime | None, story: Story) -> float:
         """1 inside the story's span (plus grace), decaying exponentially beyond it."""
-        if when is None or story.first_seen is None or story.last_seen is None:
-            return 1.0
-        if story.first_seen <= when <= story.last_seen:
-            return 1.0
-        ref = story.last_seen if when > story.last_seen else story.first_seen
-        gap_h = abs((when - ref).total_seconds()) / 3600.0 - self.config.grace_hours
-        if gap_h <= 0:
-            return 1.0
-        return math.exp(-gap_h / (24.0 * self.config.decay_days))
+        return _decay(when, story.first_seen, story.last_seen,
+                      self.config.grace_hours, self.config.decay_days)
+
+    # -- the second level: topics ------------------------------------------------
+
+    def _topic_for(self, art: _Prepared) -> Topic:
+        """The topic a newly opened story belongs to: the nearest one above
+        ``topic_threshold``, else a new topic."""
+        best: Topic | None = None
+        best_score = self.config.topic_threshold
+        for topic in self.topics.values():
+            s = self._topic_score(art, topic)
+            if s >= best_score:
+                best, best_score = topic, s
+        return best or self._new_topic()
+
+    def _topic_score(self, art: _Prepared, topic: Topic) -> float:
+        """Embedding cosine to the topic mean (term cosine without a vector), time-discounted."""
+        cfg = self.config
+        centroid = topic.centroid
+        if art.vector is not None and centroid is not None and centroid.size == art.vector.size:
+            sim = float(centroid @ art.vector)
+        else:
+            sim = ft.cosine(art.term_vec, ft.weighted(topic.terms, self.term_df))
+        return sim * _decay(art.when, topic.first_seen, topic.last_seen,
+                            cfg.topic_grace_days * 24.0, cfg.topic_decay_days)
+
+    def _new_topic(self) -> Topic:
+        topic = Topic(self._next_topic)
+        self._next_topic += 1
+        self.topics[topic.key] = topic
+        return topic
 
     # -- updates ---------------------------------------------------------------
 
@@ -334,6 +432,10 @@ class StoryClusterer:
         ft.add_into(story.terms, ft.normalised(art.term_tf), cfg.profile_terms)
         ft.add_into(story.ents, ft.normalised(art.ent_tf), cfg.profile_terms)
         self._sync_row(story)
+        topic = self.topics.get(story.topic) if story.topic is not None else None
+        if topic is not None:
+            topic.fold(art.vector, ft.normalised(art.term_tf), 1, art.when, art.when,
+                       cfg.profile_terms)
 
     def _sync_row(self, story: Story) -> None:
         """Keep the centroid matrix (for candidate retrieval) in step with the story."""
@@ -364,6 +466,18 @@ class StoryClusterer:
         self._matrix = np.zeros((0, 0), dtype=np.float32)
         for story in self.stories.values():
             self._sync_row(story)
+
+
+def _decay(when: datetime | None, first: datetime | None, last: datetime | None,
+           grace_hours: float, decay_days: float) -> float:
+    """1 inside ``[first, last]`` widened by ``grace_hours``, decaying exponentially beyond."""
+    if when is None or first is None or last is None or first <= when <= last:
+        return 1.0
+    ref = last if when > last else first
+    gap_h = abs((when - ref).total_seconds()) / 3600.0 - grace_hours
+    if gap_h <= 0:
+        return 1.0
+    return math.exp(-gap_h / (24.0 * decay_days))
 
 
 def _extend_span(story: Story, item: ArticleInput, when: datetime | None) -> None:
