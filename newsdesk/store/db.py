@@ -21,6 +21,10 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+POOL_SIZE = 32
+"""Most PostgreSQL connections one process opens (half kept, half overflow); the web
+server runs at most POOL_SIZE // 2 handlers at once, each holding at most two."""
+
 _MIGRATE_LOCK = 0x6E657773  # "news": the advisory lock key that serialises migrations
 
 _SQLITE_PRAGMAS = (
@@ -32,7 +36,11 @@ _SQLITE_PRAGMAS = (
 
 
 def _sqlite_engine(url: str, begin: str) -> Engine:
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    database = make_url(url).database
+    pooled = {} if not database or database == ":memory:" else {
+        "pool_size": POOL_SIZE // 2, "max_overflow": POOL_SIZE // 2}
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                           **pooled)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -66,7 +74,8 @@ class Database:
         else:
             if parsed.drivername in ("postgresql", "postgres"):
                 url = str(parsed.set(drivername="postgresql+psycopg"))
-            self.write_engine = create_engine(url, pool_pre_ping=True)
+            self.write_engine = create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE // 2,
+                                              max_overflow=POOL_SIZE // 2)
             self.read_engine = self.write_engine
         self._writer_lock = threading.Lock()
         self._write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)

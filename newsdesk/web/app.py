@@ -14,6 +14,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
@@ -26,7 +27,7 @@ from newsdesk.config import Settings
 from newsdesk.enrich.related import RelatedFinder
 from newsdesk.obs import setup_process
 from newsdesk.obs.logs import adopt_uvicorn_loggers
-from newsdesk.store.db import Database
+from newsdesk.store.db import POOL_SIZE, Database
 from newsdesk.web import (
     account_opml,
     account_pages,
@@ -100,10 +101,20 @@ async def _healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+WEB_THREADS = POOL_SIZE // 2
+"""Concurrent page handlers per web process (see the lifespan below)."""
+
+
 def _lifespan(db: Database, owned: bool) -> Any:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         adopt_uvicorn_loggers()  # uvicorn.run set up its loggers after ours
+        # Page handlers run in worker threads and a page may hold two pooled
+        # connections at once (its read session, then the related-articles index
+        # counting vectors). With anyio's default 40 threads and a 15-connection
+        # pool, 64 readers deadlocked the pool until its 30 s timeout; threads are
+        # capped at half the pool instead (and more would not help on 2 cores).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = WEB_THREADS
         yield
         if owned:  # a database passed in belongs to the caller
             db.dispose()
