@@ -159,3 +159,13 @@ def wait_until_up(url: str, proc: subprocess.Popen[bytes], seconds: float = 30) 
             pass
         time.sleep(0.2)
     raise AssertionError(f"the server did not start in {seconds:.0f} s")
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM a server started by a test; SIGKILL it if it has not exited in 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)

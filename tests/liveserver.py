@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from newsdesk.config import Settings
-from tests.fixtureserver import free_port, wait_until_up
+from tests.fixtureserver import free_port, stop_process, wait_until_up
 
 SERVER = """
 import sys
@@ -42,9 +42,4 @@ def running(settings: Settings, data_dir: Path) -> Iterator[str]:
         wait_until_up(url, proc)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        stop_process(proc)

@@ -28,6 +28,7 @@ from newsdesk.ai.llm import LLMClient, LLMConfig, LLMError, claims, verify
 from newsdesk.ai.service import AIService
 from newsdesk.ai.types import Cited, Doc
 from tests.conftest import SEED
+from tests.fixtureserver import stop_process
 from tests.seedpages import parse_seed
 
 TROOPS = "How many troops has North Korea sent?"
@@ -219,11 +220,7 @@ def llama_server() -> Iterator[str]:
             pytest.fail("llama server did not start within 120 s")
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
 
 
 @pytest.mark.llm

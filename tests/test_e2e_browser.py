@@ -32,7 +32,7 @@ import pytest
 from newsdesk.config import Settings
 from newsdesk.store.db import Database
 from tests import readers
-from tests.fixtureserver import free_port, wait_until_up
+from tests.fixtureserver import free_port, stop_process, wait_until_up
 
 if TYPE_CHECKING:
     from selenium.webdriver.chrome.webdriver import WebDriver
@@ -86,15 +86,6 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[3]), log_level="warning")
 
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
-
-
 @pytest.fixture
 def site(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, readers.Corpus]]:
     """newsdesk on a free loopback port over a seeded temporary database."""
@@ -116,7 +107,7 @@ def site(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, readers.Corp
         wait_until_up(url, proc)
         yield url, corpus
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
 @pytest.fixture
