@@ -54,6 +54,8 @@ class Settings:
     crawl_pages: str = "auto"
     # Sources failing this many times in a row are no longer scheduled (0: never give up)
     source_error_limit: int = 10
+    # Processes parsing feeds during a refresh of many sources (-1: one per spare core)
+    parse_processes: int = -1
     # Background work (newsdesk.jobs); everything runs in-process when broker_url is empty
     broker_url: str = ""
     redis_url: str = ""

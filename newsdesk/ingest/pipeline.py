@@ -10,38 +10,49 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from newsdesk.config import Settings
 from newsdesk.ingest.discover import discover_feeds
+from newsdesk.ingest.entries import (
+    article_from_entry,
+    article_from_page,
+    articles_from_entries,
+    parse_source,
+)
 from newsdesk.ingest.extract import ExtractionError, extract
 from newsdesk.ingest.feeds import FeedError, looks_like_feed, parse_feed
-from newsdesk.ingest.feedtext import article_from_feed
 from newsdesk.ingest.fetch import Fetcher, FetchError, FetchResult, check_url
 from newsdesk.ingest.local import read_path
-from newsdesk.ingest.sitemap import parse_sitemap
+from newsdesk.ingest.parsepool import ParsePool, ParserCrashed, pool_size
 from newsdesk.model import Article, FeedEntry
 from newsdesk.obs.metrics import count_article
 from newsdesk.store import articles as article_store
 from newsdesk.store import sources as source_store
 from newsdesk.store.db import Database
-from newsdesk.store.tables import SourceRow, utcnow
+from newsdesk.store.tables import SourceRow
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
 """Called with the number of units just finished (for a Rich progress bar)."""
 
+T = TypeVar("T")
+
 # Text shorter than this in a feed's own content is a teaser, not an article.
 _MIN_FEED_TEXT_CHARS = 400
 # With crawl_pages="auto", feed content this long is the full article: its page is not fetched.
 FULL_TEXT_WORDS = 150
-# Less than this is no text at all (the same floor as page extraction).
-_MIN_TEXT_CHARS = 80
+# A run over fewer due sources than this parses in its own process: starting
+# parse processes costs more than it saves.
+MIN_SOURCES_FOR_PARSE_POOL = 8
 
 
 @dataclass
@@ -112,6 +123,11 @@ class Polled:
     ttl: int | None = None
     title: str = ""
     site_url: str = ""
+    # What the feed says about its own schedule (posting rate, skip rules); a
+    # 304 says nothing, so the stored rules stay.
+    rate: float = 0.0
+    skip_hours: set[int] | None = None
+    skip_days: set[str] | None = None
 
 
 class Pipeline:
@@ -121,6 +137,7 @@ class Pipeline:
         self.settings = settings
         self.db = db
         self.schedule = _schedule(settings)
+        self._parse_pool: ParsePool | None = None
 
     # -- due sources -----------------------------------------------------
     async def run_due(self, progress: Progress | None = None) -> IngestReport:
@@ -129,12 +146,39 @@ class Pipeline:
             due = [_SourceState.of(s) for s in source_store.due_sources(
                 session, error_limit=self.settings.source_error_limit)]
         report = IngestReport()
-        async with Fetcher(self.settings) as fetcher:
+        async with Fetcher(self.settings) as fetcher, self._parsing(len(due)):
             results = await asyncio.gather(
                 *(self._guarded_source(fetcher, s, progress) for s in due))
         for result in results:
             report.merge(result)
         return report
+
+    @asynccontextmanager
+    async def _parsing(self, sources: int) -> AsyncIterator[None]:
+        """Parse in other processes for this run when it is big enough and cores are spare."""
+        processes = pool_size(self.settings.parse_processes)
+        if processes == 0 or sources < MIN_SOURCES_FOR_PARSE_POOL or self._parse_pool:
+            yield
+            return
+        self._parse_pool = ParsePool(processes)
+        try:
+            yield
+        finally:
+            pool, self._parse_pool = self._parse_pool, None
+            await asyncio.to_thread(pool.close)
+
+    async def _cpu(self, fn: Callable[..., T], *args: object, threaded: bool = False) -> T:
+        """``fn(*args)`` in the parse pool when there is one, else here.
+
+        ``threaded``: without a pool, run it in a thread rather than on the
+        event loop (page extraction: tens of milliseconds, the loop's other
+        fetches go on meanwhile).
+        """
+        if self._parse_pool is not None:
+            return await self._parse_pool.run(fn, *args)
+        if threaded:
+            return await asyncio.to_thread(fn, *args)
+        return fn(*args)
 
     def due_count(self) -> int:
         with self.db.read() as session:
@@ -156,8 +200,8 @@ class Pipeline:
         polled = await self.poll_source(fetcher, source, report)
         if polled is None:
             return report
-        await self._ingest_entries(fetcher, polled.entries, source.id, report)
-        self.finish_poll(polled)
+        found = await self._articles_of(fetcher, polled.entries, report)
+        self._save_many(found, source.id, report, polled)
         return report
 
     # -- one step at a time (background workers, newsdesk.jobs) -------------------
@@ -186,22 +230,25 @@ class Pipeline:
             report.not_modified += 1
             return Polled(source, result, [])
         try:
-            entries, ttl, title, site = self._entries_of(source, result)
-        except (FeedError, ValueError) as exc:
+            document = await self._cpu(
+                parse_source, "sitemap" if source.kind == "sitemap" else "feed",
+                result.content, result.url, result.content_type,
+                self.settings.max_items_per_feed)
+        except (FeedError, ValueError, ParserCrashed) as exc:
             self._failed(source, report, f"{source.url}: {exc}", None)
             return None
+        entries = document.entries
         known = self._known_urls([e.url for e in entries])
         fresh = [e for e in entries if e.url not in known]
         report.skipped += len(entries) - len(fresh)
-        return Polled(source, result, fresh, ttl, title, site)
+        return Polled(source, result, fresh, document.ttl_minutes, document.title,
+                      document.site_url, document.rate, document.skip_hours,
+                      document.skip_days)
 
     def finish_poll(self, polled: Polled) -> None:
         """Record a successful check: validators, TTL and the next check time."""
-        if polled.result.not_modified:
-            self._succeeded(polled.source, polled.result, ttl=None)
-            return
-        self._succeeded(polled.source, polled.result, ttl=polled.ttl, title=polled.title,
-                        site_url=polled.site_url)
+        with self.db.write() as session:
+            self._record_success(session, polled)
 
     def fail_source(self, source: _SourceState, error: str) -> None:
         """Record a failure the fetch itself did not see (e.g. the task ran out of time)."""
@@ -218,53 +265,31 @@ class Pipeline:
         if self._known(entry.url):
             report.skipped += 1
             return None
-        article, error = await self._entry_article(fetcher, entry)
+        from_feed = article_from_entry(entry) if self.settings.crawl_pages != "always" else None
+        article, error = await self._entry_article(fetcher, entry, from_feed)
         if article is None:
             report.errors.append(f"{entry.url}: {error}")
             return None
         return self._save(article, source_id, report)
 
-    def _entries_of(
-        self, source: _SourceState, result: FetchResult
-    ) -> tuple[list[FeedEntry], int | None, str, str]:
-        if source.kind == "sitemap":
-            sitemap = parse_sitemap(result.content)
-            recent = sorted(sitemap.urls, key=lambda u: u.lastmod.timestamp() if u.lastmod else 0,
-                            reverse=True)[: self.settings.max_items_per_feed]
-            entries = [FeedEntry(url=u.loc, title=u.title, published_at=u.lastmod) for u in recent]
-            _feed_hints(self)[source.id] = _FeedHints(
-                source_store.entries_per_week((e.published_at for e in entries), utcnow()))
-            return entries, None, "", ""
-        feed = parse_feed(result.content, result.url, result.content_type,
-                          max_items=self.settings.max_items_per_feed)
-        _feed_hints(self)[source.id] = _FeedHints(
-            source_store.entries_per_week((e.published_at for e in feed.entries), utcnow()),
-            feed.skip_hours, feed.skip_days)
-        return feed.entries, feed.ttl_minutes or 0, feed.title, feed.site_url
-
-    def _succeeded(self, source: _SourceState, result: FetchResult, *, ttl: int | None,
-                   title: str = "", site_url: str = "") -> None:
-        # What the feed said about its schedule (skip rules, posting rate) comes from
-        # _entries_of; a 304 says nothing, so the stored rules stay (None).
-        hints = _feed_hints(self).pop(source.id, None)
-        ttl_minutes = ttl
+    def _record_success(self, session: Session, polled: Polled) -> None:
+        """``finish_poll`` in the caller's transaction."""
+        source, result = polled.source, polled.result
+        ttl_minutes = None if result.not_modified else polled.ttl
         if result.ttl_seconds:  # HTTP Cache-Control max-age / Expires
-            ttl_minutes = max(ttl or 0, int(result.ttl_seconds // 60))
-        with self.db.write() as session:
-            row = source_store.get_source(session, source.id)
-            if row is not None:
-                source_store.record_success(
-                    session, row, self.schedule, etag=result.etag,
-                    last_modified=result.last_modified, ttl_minutes=ttl_minutes,
-                    retry_after=result.retry_after, title=title, site_url=site_url,
-                    feed_rate=hints.rate if hints else 0.0,
-                    skip_hours=hints.skip_hours if hints else None,
-                    skip_days=hints.skip_days if hints else None)
+            ttl_minutes = max(ttl_minutes or 0, int(result.ttl_seconds // 60))
+        row = source_store.get_source(session, source.id)
+        if row is not None:
+            source_store.record_success(
+                session, row, self.schedule, etag=result.etag,
+                last_modified=result.last_modified, ttl_minutes=ttl_minutes,
+                retry_after=result.retry_after, title=polled.title, site_url=polled.site_url,
+                feed_rate=polled.rate, skip_hours=polled.skip_hours,
+                skip_days=polled.skip_days)
 
     def _failed(self, source: _SourceState, report: IngestReport, error: str,
                 retry_after: float | None) -> None:
         log.info("source failed: %s", error)  # recorded on the source for the UI and CLI
-        _feed_hints(self).pop(source.id, None)
         report.failed_sources += 1
         report.errors.append(error)
         with self.db.write() as session:
@@ -274,17 +299,27 @@ class Pipeline:
                                             retry_after=retry_after)
 
     # -- articles ----------------------------------------------------------
-    async def _ingest_entries(self, fetcher: Fetcher, entries: list[FeedEntry],
-                              source_id: int | None, report: IngestReport) -> None:
-        """Fetch and store ``entries`` (``poll_source`` already left out the known URLs)."""
-        outcomes = await asyncio.gather(*(self._entry_article(fetcher, e) for e in entries))
+    async def _articles_of(self, fetcher: Fetcher, entries: list[FeedEntry],
+                           report: IngestReport) -> list[Article]:
+        """The articles behind ``entries`` (``poll_source`` already left out the known URLs)."""
+        if not entries:
+            return []
+        drafts: list[Article | None] = [None] * len(entries)
+        if self.settings.crawl_pages != "always":
+            try:
+                drafts = await self._cpu(articles_from_entries, entries)
+            except ParserCrashed as exc:
+                report.errors.extend(f"{e.url}: {exc}" for e in entries)
+                return []
+        outcomes = await asyncio.gather(*(self._entry_article(fetcher, e, draft)
+                                          for e, draft in zip(entries, drafts, strict=True)))
         found: list[Article] = []
         for entry, (article, error) in zip(entries, outcomes, strict=True):
             if article is None:
                 report.errors.append(f"{entry.url}: {error}")
             else:
                 found.append(article)
-        self._save_many(found, source_id, report)
+        return found
 
     def _known(self, url: str) -> bool:
         with self.db.read() as session:
@@ -294,26 +329,27 @@ class Pipeline:
         with self.db.read() as session:
             return article_store.known_urls(session, urls)
 
-    def _save_many(self, found: list[Article], source_id: int | None,
-                   report: IngestReport) -> None:
-        """Save one feed's new articles in one transaction (``save_articles``).
+    def _save_many(self, found: list[Article], source_id: int, report: IngestReport,
+                   polled: Polled) -> None:
+        """Save one feed's new articles and record its check, in one transaction.
 
-        One transaction and a few set-wise statements per feed instead of four
-        statements and a commit per article: that is what a refresh of many
-        feeds spends its time on. Nothing is half-written; a crash loses at
-        most the feed in flight, which stays due and is fetched again. A batch
+        One transaction and a few set-wise statements per feed (``save_articles``)
+        instead of four statements and a commit per article and one more for
+        the check: that is what a refresh of many feeds spends its time on.
+        Nothing is half-written; a crash loses at most the feed in flight,
+        which stays due (its check unrecorded) and is fetched again. A batch
         the database refuses is retried one article at a time, so one bad
-        article costs only itself.
+        article costs only itself, and the check is recorded after.
         """
-        if not found:
-            return
         try:
             with self.db.write() as session:
-                results = article_store.save_articles(session, found, source_id)
+                results = article_store.save_articles(session, found, source_id) if found else []
+                self._record_success(session, polled)
         except SQLAlchemyError as exc:
             log.warning("batch save failed (%s); saving one by one", type(exc).__name__)
             for article in found:
                 self._save_one(article, source_id, report)
+            self.finish_poll(polled)
             return
         for result in results:
             report.count(result.status)
@@ -327,18 +363,20 @@ class Pipeline:
             report.errors.append(f"{article.url}: cannot save: {type(exc).__name__}: {exc}")
 
     async def _entry_article(
-        self, fetcher: Fetcher, entry: FeedEntry
+        self, fetcher: Fetcher, entry: FeedEntry, from_feed: Article | None
     ) -> tuple[Article | None, str]:
         """The article behind a feed entry: the feed's own full text, or its page.
 
-        ``crawl_pages``: "auto" (default) stores an entry whose feed content is
-        the whole article (FULL_TEXT_WORDS or more) without requesting its page,
-        as Miniflux and FreshRSS do, and fetches the page only for teasers;
-        "always" fetches every page (the feed text is the fallback); "never"
-        never requests a page and stores whatever text the feed carries.
+        ``from_feed`` is ``article_from_entry(entry)``, computed by the caller
+        (for a whole feed at once, perhaps in a parse process); ``None`` with
+        "always". ``crawl_pages``: "auto" (default) stores an entry whose feed
+        content is the whole article (FULL_TEXT_WORDS or more) without
+        requesting its page, as Miniflux and FreshRSS do, and fetches the page
+        only for teasers; "always" fetches every page (the feed text is the
+        fallback); "never" never requests a page and stores whatever text the
+        feed carries.
         """
         mode = self.settings.crawl_pages
-        from_feed = _article_from_entry(entry) if mode != "always" else None
         if mode == "never":
             return (from_feed, "") if from_feed else (None, "the feed carries no article text "
                                                             "and crawl_pages is 'never'")
@@ -346,11 +384,10 @@ class Pipeline:
             return from_feed, ""
         try:
             page = await fetcher.get(entry.url, check_robots=self.settings.respect_robots)
-            article = await asyncio.to_thread(
-                extract, page.text(), page.url, fallback_title=entry.title,
-                fallback_date=entry.published_at)
-        except (FetchError, ExtractionError) as exc:
-            fallback = from_feed if mode != "always" else _article_from_entry(entry)
+            article = await self._cpu(article_from_page, page.text(), page.url, entry.title,
+                                      entry.published_at, threaded=True)
+        except (FetchError, ExtractionError, ParserCrashed) as exc:
+            fallback = from_feed if mode != "always" else article_from_entry(entry)
             if fallback is not None and len(fallback.text) >= _MIN_FEED_TEXT_CHARS:
                 return fallback, ""
             return None, str(exc)
@@ -421,35 +458,3 @@ def _classify(result: FetchResult) -> str:
     if looks_like_feed(result.content, result.content_type):
         return "feed"
     return "page"
-
-
-def _article_from_entry(entry: FeedEntry) -> Article | None:
-    """The feed's own text of an entry as an article; None when it has (almost) none.
-
-    Sanitised to plain paragraphs by ``feedtext`` (lxml, no trafilatura: the
-    item is the article body already); the caller decides whether the text is
-    a full article or only stands in for a page that could not be read.
-    """
-    article = article_from_feed(entry)
-    if article is None or len(article.text) < _MIN_TEXT_CHARS:
-        return None
-    return article
-
-
-@dataclass(frozen=True)
-class _FeedHints:
-    """What a parsed feed says about its own schedule, kept until the check is recorded."""
-
-    rate: float = 0.0  # entries a week, from the feed's own dates
-    skip_hours: set[int] | None = None
-    skip_days: set[str] | None = None
-
-
-def _feed_hints(pipeline: Pipeline) -> dict[int, _FeedHints]:
-    """Per-pipeline hints by source id, from ``_entries_of`` to ``_succeeded``.
-
-    They travel beside the calls because those signatures are shared with the
-    background job runner (``Polled``); a failure in between drops them.
-    """
-    hints: dict[int, _FeedHints] = pipeline.__dict__.setdefault("_feed_hints", {})
-    return hints
