@@ -22,7 +22,7 @@ from newsdesk.ai import factory
 from newsdesk.ai.ask import NOT_FOUND, Answer
 from newsdesk.ai.brief import Brief
 from newsdesk.ai.explain import Card
-from newsdesk.ai.sentences import split_text
+from newsdesk.ai.sentences import as_read, split_text
 from newsdesk.ai.service import AIService, KeyPoints
 from newsdesk.ai.summarize import Summary
 from newsdesk.ai.types import Cited
@@ -115,6 +115,11 @@ class Quote:
     href: str
     outlet: str
     place: str  # "¶3" for the reader
+
+    @property
+    def shown(self) -> str:
+        """The quote as running text shows it (``as_read``)."""
+        return as_read(self.text)
 
 
 @dataclass(frozen=True)
