@@ -78,6 +78,17 @@ def test_fallbacks_used_when_page_has_none():
     assert art.outlet == "Example-news"
 
 
+def test_a_year_in_the_prose_does_not_beat_the_feed_date():
+    """htmldate reads "built in 2009" as 2009-01-01; the feed states the day."""
+    prose = "The bridge, built in 2009, was closed on the orders of the city engineer. " * 6
+    body = f"<html><body><article><p>{prose}</p></article></body></html>"
+    when = datetime(2025, 3, 4, 10, 0, tzinfo=UTC)
+    assert extract(body, "https://www.example-news.com/y").published_at == datetime(
+        2009, 1, 1, tzinfo=UTC)  # no feed date: the guess is all there is
+    assert extract(body, "https://www.example-news.com/y",
+                   fallback_date=when).published_at == when
+
+
 # ------------------------------------------------------------------- seed page
 
 

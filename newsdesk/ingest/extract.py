@@ -393,6 +393,20 @@ def combine_dates(found: date | None, declared: datetime | None) -> datetime | N
     return None
 
 
+def _page_or_feed_date(found: datetime | None, feed: datetime | None) -> datetime | None:
+    """The page's date, unless it is only a year or a month and the feed states a day.
+
+    htmldate fills a year- or month-only find ("built in 2009") in as the 1st
+    at midnight; against a feed's stated day that guess is the worse one.
+    """
+    if found is None:
+        return feed
+    partial = found.day == 1 and found.time() == time(0, 0)
+    if feed is not None and partial and feed.date() != found.date():
+        return feed
+    return found
+
+
 def extract_date(html: str | bytes | HtmlElement, url: str = "") -> datetime | None:
     """The publication date of a page, or None. Never raises on bad input.
 
@@ -540,7 +554,8 @@ def _extract(
         canonical_url=canonical,
         outlet=outlet,
         byline=byline,
-        published_at=_aware(_date_from_tree(tree, info, url) or fallback_date),
+        published_at=_aware(_page_or_feed_date(_date_from_tree(tree, info, url),
+                                               fallback_date)),
         language=find_language(tree, info),
         copyright=copyright_line or page_copyright(tree),
         image=absolute_http_url(
