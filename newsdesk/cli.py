@@ -616,11 +616,15 @@ def eval_dates(
 def eval_clustering(
     dataset: Annotated[Path, typer.Option(help="a JSONL file of ../shared/data/clustering/")],
     limit: Annotated[int | None, typer.Option(help="only the first N articles")] = None,
+    dates_from_text: Annotated[bool, typer.Option(
+        help="date undated articles from their text as the extractor would; "
+             "the time-blind run is reported beside it")] = False,
 ) -> None:
     """Stream articles through the product's online clusterer next to two baselines."""
     from newsdesk.eval import clustering
 
-    _run_eval(lambda progress: clustering.evaluate(dataset, limit=limit, progress=progress))
+    _run_eval(lambda progress: clustering.evaluate(dataset, limit=limit, progress=progress,
+                                                   dates_from_text=dates_from_text))
 
 
 @eval_app.command("summaries")
