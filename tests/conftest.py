@@ -110,6 +110,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield url
 
 
+@pytest.fixture
+def db_on_each_backend(database_url: str) -> Iterator[Database]:
+    """A migrated database on each backend in turn, whatever NEWSDESK_TEST_BACKEND says."""
+    database = Database(database_url)
+    database.migrate()
+    yield database
+    database.dispose()
+
+
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
 """argon2 with tiny parameters: tests log in thousands of times; production uses the defaults."""
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -87,11 +86,9 @@ def test_short_texts_are_never_copies() -> None:
 
 
 @pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    database.migrate()
-    yield database
-    database.dispose()
+def db(db_on_each_backend: Database) -> Database:
+    """This module's tests run on SQLite and PostgreSQL in every run."""
+    return db_on_each_backend
 
 
 def _save(session: object, outlet: str, text: str, when: datetime, n: int = 0) -> int:

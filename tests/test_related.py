@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -73,11 +72,9 @@ def build(db: Database, settings: Settings, arts: list[Article],
 
 
 @pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    database.migrate()
-    yield database
-    database.dispose()
+def db(db_on_each_backend: Database) -> Database:
+    """This module's tests run on SQLite and PostgreSQL in every run."""
+    return db_on_each_backend
 
 
 def _related_titles(corpus: Corpus, embedder: Embedder, title: str,

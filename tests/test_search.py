@@ -7,7 +7,6 @@ SQL runs with 10,000 at 100k articles (``newsdesk.eval.bench_search``).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,11 +17,9 @@ from newsdesk.store.db import Database
 
 
 @pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    database.migrate()
-    yield database
-    database.dispose()
+def db(db_on_each_backend: Database) -> Database:
+    """This module's tests run on SQLite and PostgreSQL in every run."""
+    return db_on_each_backend
 
 
 def _save(db: Database, n: int, *, strong: bool, outlet: str = "Wire") -> int:

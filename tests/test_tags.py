@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -134,11 +133,9 @@ def test_tagging_is_fast(seed: tuple[object, list[object]]) -> None:
 
 
 @pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    database.migrate()
-    yield database
-    database.dispose()
+def db(db_on_each_backend: Database) -> Database:
+    """This module's tests run on SQLite and PostgreSQL in every run."""
+    return db_on_each_backend
 
 
 def _save(session: object, n: int, outlet: str, when: datetime) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -25,11 +24,9 @@ DIM = 16
 
 
 @pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    database.migrate()
-    yield database
-    database.dispose()
+def db(db_on_each_backend: Database) -> Database:
+    """This module's tests run on SQLite and PostgreSQL in every run."""
+    return db_on_each_backend
 
 
 def _unit(n: int, seed: int = 0) -> np.ndarray:
