@@ -1,9 +1,11 @@
 """The ingest pipeline: sources -> fetch -> parse -> extract -> store.
 
-One entry point per kind of input (due sources, one URL, a local path). Every
-article is saved in its own transaction, so a crash or a bad page loses that
-article at most and never half-writes one; a failing source is recorded with
-its error and backs off, and nothing else stops.
+One entry point per kind of input (due sources, one URL, a local path). A
+feed's new articles are saved together with the record of its check in one
+transaction (one article at a time if the batch is refused), so a crash loses
+at most the feed in flight, which stays due, and never half-writes an article;
+a failing source is recorded with its error and backs off, and nothing else
+stops. Parsing and extraction may run in parse processes (``parsepool``).
 """
 
 from __future__ import annotations
