@@ -1,4 +1,5 @@
-"""Parsing in other processes during a refresh: same results, a crash costs one feed."""
+"""A refresh of many sources: parse processes give the same results, a crash costs one
+feed, and 304s are recorded in batches."""
 
 from __future__ import annotations
 
@@ -6,16 +7,18 @@ import asyncio
 import os
 
 import pytest
+from sqlalchemy import update
 
 from newsdesk.config import Settings
 from newsdesk.eval.feedfarm import FarmSpec, FeedFarm
 from newsdesk.ingest.entries import parse_source
 from newsdesk.ingest.feeds import FeedError
 from newsdesk.ingest.parsepool import ParsePool, ParserCrashed, pool_size
-from newsdesk.ingest.pipeline import MIN_SOURCES_FOR_PARSE_POOL, Pipeline
+from newsdesk.ingest.pipeline import CHECK_BATCH, MIN_SOURCES_FOR_PARSE_POOL, Pipeline
 from newsdesk.store import articles as article_store
 from newsdesk.store import sources as source_store
 from newsdesk.store.db import Database
+from newsdesk.store.tables import SourceRow
 
 
 def die_if_asked(document: bytes) -> bytes:
@@ -77,3 +80,23 @@ def test_a_refresh_with_parse_processes_stores_what_one_without_stores(
         assert farm.stats().pages == (2 * feeds * 4 if crawl == "always" else 0)
     assert alone[0] == pooled[0] == feeds * 4
     assert alone[1] == pooled[1]
+
+
+def test_a_run_of_many_304s_records_every_check_in_batches(settings: Settings,
+                                                           db: Database) -> None:
+    feeds = CHECK_BATCH + 5  # one full batch and a remainder
+    with FeedFarm(FarmSpec(feeds=feeds, items=1, words=200)) as farm:
+        with db.write() as session:
+            for url in farm.feed_urls:
+                source_store.add_source(session, url, kind="feed")
+        first = asyncio.run(Pipeline(settings, db).run_due())
+        assert first.created == feeds
+        with db.write() as session:
+            session.execute(update(SourceRow).values(next_check_at=None))
+        second = asyncio.run(Pipeline(settings, db).run_due())
+        assert second.not_modified == feeds and second.errors == []
+    with db.read() as session:
+        rows = source_store.list_sources(session)
+        assert len(rows) == feeds
+        assert all(r.next_check_at is not None and r.error_count == 0 for r in rows)
+        assert all(r.etag for r in rows)  # validators kept for the next conditional GET
