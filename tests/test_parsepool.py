@@ -51,13 +51,17 @@ def test_a_dead_parse_process_fails_its_call_and_the_next_call_works() -> None:
         pool.close()
 
 
+def _subscribe(db: Database, urls: list[str]) -> None:
+    with db.write() as session:
+        for url in urls:
+            source_store.add_source(session, url, kind="feed")
+
+
 def _ingest(settings: Settings, urls: list[str]) -> tuple[int, list[tuple[str, str, str]]]:
     db = Database(settings.resolved_database_url)
     try:
         db.migrate()
-        with db.write() as session:
-            for url in urls:
-                source_store.add_source(session, url, kind="feed")
+        _subscribe(db, urls)
         report = asyncio.run(Pipeline(settings, db).run_due())
         assert report.errors == [] and report.failed_sources == 0
         with db.read() as session:
@@ -86,9 +90,7 @@ def test_a_run_of_many_304s_records_every_check_in_batches(settings: Settings,
                                                            db: Database) -> None:
     feeds = CHECK_BATCH + 5  # one full batch and a remainder
     with FeedFarm(FarmSpec(feeds=feeds, items=1, words=200)) as farm:
-        with db.write() as session:
-            for url in farm.feed_urls:
-                source_store.add_source(session, url, kind="feed")
+        _subscribe(db, farm.feed_urls)
         first = asyncio.run(Pipeline(settings, db).run_due())
         assert first.created == feeds
         with db.write() as session:
