@@ -90,3 +90,16 @@ def test_fts_bench_builds_a_text_only_collection_and_measures(tmp_path: Path) ->
     assert bench_search.run_fts(url, corpus, n=9, words=(), repeats=1)["build_s"] >= 0
     with pytest.raises(ValueError, match="holds 9 articles"):
         bench_search.run_fts(url, corpus, n=12, words=())
+
+
+def test_pages_of_tied_scores_neither_repeat_nor_skip(db: Database) -> None:
+    """Copies of one text score the same: pages still partition the hits, newest first."""
+    with db.write() as session:
+        ids = [articles.save_article(session, Article(
+            url=f"https://copy{n}.example/a", title="Harbour cranes", outlet=f"Copy {n}",
+            text="The harbour cranes go electric next year, the authority said.")).article_id
+            for n in range(7)]
+    with db.read() as session:
+        pages = [search.search(session, "cranes", limit=3, offset=o) for o in (0, 3, 6)]
+    seen = [hit.article.id for page in pages for hit in page]
+    assert seen == sorted(ids, reverse=True)

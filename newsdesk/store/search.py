@@ -110,7 +110,10 @@ def _sqlite_match(
         params["window"] = window
     # Only the constant fragments above are joined; every value is a bound parameter.
     sql = "SELECT articles_fts.rowid AS id, bm25(articles_fts, 4.0, 1.0, 0.5) AS rank "
-    sql += "FROM articles_fts WHERE " + where + " ORDER BY rank LIMIT :limit OFFSET :offset"
+    # Newest first among equal scores (copies of one text tie), as on PostgreSQL, so
+    # pages neither repeat nor skip a hit.
+    sql += "FROM articles_fts WHERE " + where
+    sql += " ORDER BY rank, articles_fts.rowid DESC LIMIT :limit OFFSET :offset"
     stmt = text(sql)
     if exclude:
         stmt = stmt.bindparams(bindparam("exclude", expanding=True))
