@@ -267,7 +267,10 @@ def test_queue_depth_from_rabbitmq() -> None:
     from kombu.exceptions import OperationalError
 
     name = f"newsdesk-test-{uuid.uuid4().hex[:8]}"
-    with Connection(AMQP_URL, connect_timeout=1) as conn:
+    # Publisher confirms: publish returns once the broker has queued the message, so the
+    # depth read next cannot race the second publish (it did, once, in a full run).
+    with Connection(AMQP_URL, connect_timeout=1,
+                    transport_options={"confirm_publish": True}) as conn:
         try:
             conn.ensure_connection(max_retries=0)
         except OperationalError:
