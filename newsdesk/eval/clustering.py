@@ -62,7 +62,7 @@ from newsdesk.enrich.cluster import (
     StoryClusterer,
     embedding_text,
 )
-from newsdesk.ingest.extract import extract_date
+from newsdesk.ingest.extract import extract_date, is_partial_date
 
 Progress = Callable[[int, int], None]
 
@@ -126,17 +126,6 @@ def text_date(text: str) -> datetime | None:
     return extract_date(f"<html><body><p>{html.escape(prose)}</p></body></html>")
 
 
-def is_day_precise(when: datetime) -> bool:
-    """False for what is likely htmldate's fill-in for a date without a day.
-
-    When a text names only a year or a month ("built in 2009") htmldate returns
-    its 1st of January (resp. 1st of the month). That is no publication day and
-    it is months off the story's real one, so it is not used; a real 1st of a
-    month (about one date in 30) is dropped with it.
-    """
-    return when.day != 1
-
-
 @dataclass
 class TextDates:
     """Which records got a date from their text, and how far the dates can be trusted."""
@@ -181,10 +170,10 @@ def estimate_dates(records: Sequence[Record]) -> TextDates:
         found = text_date(f"{rec.title}\n{rec.text}" if rec.title else rec.text)
         if found is None:
             continue
-        if is_day_precise(found):
-            dates[rec.id] = found.astimezone(UTC)
-        else:
+        if is_partial_date(found):  # a year or a month, not the day it was published
             partial += 1
+        else:
+            dates[rec.id] = found.astimezone(UTC)
     return TextDates(dates, partial, sum(r.date is not None for r in records))
 
 

@@ -393,16 +393,21 @@ def combine_dates(found: date | None, declared: datetime | None) -> datetime | N
     return None
 
 
-def _page_or_feed_date(found: datetime | None, feed: datetime | None) -> datetime | None:
-    """The page's date, unless it is only a year or a month and the feed states a day.
+def is_partial_date(when: datetime) -> bool:
+    """Is this likely htmldate's fill-in for a date without a day?
 
-    htmldate fills a year- or month-only find ("built in 2009") in as the 1st
-    at midnight; against a feed's stated day that guess is the worse one.
+    htmldate returns a year- or month-only find ("built in 2009") as the 1st of
+    January (resp. of the month) at midnight: no publication day, and months
+    off the real one. A real midnight 1st of a month looks the same.
     """
+    return when.day == 1 and when.time() == time(0, 0)
+
+
+def _page_or_feed_date(found: datetime | None, feed: datetime | None) -> datetime | None:
+    """The page's date, unless it is only a year or a month and the feed states a day."""
     if found is None:
         return feed
-    partial = found.day == 1 and found.time() == time(0, 0)
-    if feed is not None and partial and feed.date() != found.date():
+    if feed is not None and is_partial_date(found) and feed.date() != found.date():
         return feed
     return found
 
