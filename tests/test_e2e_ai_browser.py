@@ -11,9 +11,6 @@ coverage; screenshots go to ``screenshots/e2e-ai-*.png`` (gitignored).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,7 +20,7 @@ import pytest
 from newsdesk.config import Settings
 from newsdesk.store.db import Database
 from tests import test_e2e_browser as e2e
-from tests.fixtureserver import free_port, stop_process, wait_until_up
+from tests.liveserver import running
 from tests.test_e2e_browser import Person
 from tests.test_web_ai import HARBOUR, World, _fill
 
@@ -33,21 +30,6 @@ browser = e2e.browser  # the same headless Chromium fixture
 if TYPE_CHECKING:
     from selenium.webdriver.chrome.webdriver import WebDriver
 
-SERVER = """
-import sys
-from pathlib import Path
-
-import uvicorn
-
-from newsdesk.config import Settings
-from newsdesk.web.app import create_app
-from tests.test_web_ai import NOW
-
-settings = Settings(data_dir=Path(sys.argv[1]), sample="")
-app = create_app(settings)
-app.state.clock = lambda: NOW
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
-"""
 
 
 @pytest.fixture
@@ -55,22 +37,14 @@ def ai_site(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, World]]:
     if settings.database_url:
         pytest.skip("the browser test runs on SQLite only")
     pytest.importorskip("onnxruntime")
-    db = Database(Settings(data_dir=tmp_path, sample="").resolved_database_url)
+    db = Database(settings.resolved_database_url)
     db.migrate()
     try:
         world = _fill(db, tmp_path)
     finally:
         db.dispose()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    root = Path(__file__).resolve().parents[1]
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(tmp_path), str(port)], cwd=root,
-                            env={**os.environ, "PYTHONPATH": str(root)})
-    try:
-        wait_until_up(url, proc)
+    with running(settings, tmp_path, clock="tests.test_web_ai:NOW") as url:
         yield url, world
-    finally:
-        stop_process(proc)
 
 
 def _see(me: Person, words: str, css: str) -> None:

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,7 +30,7 @@ import pytest
 from newsdesk.config import Settings
 from newsdesk.store.db import Database
 from tests import readers
-from tests.fixtureserver import free_port, stop_process, wait_until_up
+from tests.liveserver import running
 
 if TYPE_CHECKING:
     from selenium.webdriver.chrome.webdriver import WebDriver
@@ -63,25 +61,6 @@ WAIT = 10  # seconds any one wait in the browser may take
 ADMIN, READER = "editor", "reader2"
 PASSWORD = readers.PASSWORD
 
-SERVER = """
-import sys
-from pathlib import Path
-
-import uvicorn
-
-from newsdesk.accounts import service
-from newsdesk.config import Settings
-from newsdesk.web.app import create_app
-from tests import readers
-from tests.conftest import FAST_HASHER
-
-service.HASHER = FAST_HASHER  # registration in the browser stays fast
-settings = Settings(data_dir=Path(sys.argv[1]), database_url=sys.argv[2],
-                    allow_private_networks=True, sample="")
-app = create_app(settings)
-app.state.clock = lambda: readers.NOW  # the seeded articles are "fresh" and times are stable
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[3]), log_level="warning")
-"""
 
 
 
@@ -97,17 +76,8 @@ def site(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, readers.Corp
         corpus = readers.seed(db)
     finally:
         db.dispose()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    root = Path(__file__).resolve().parents[1]
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(tmp_path),
-                             settings.database_url, str(port)], cwd=root,
-                            env={**os.environ, "PYTHONPATH": str(root)})
-    try:
-        wait_until_up(url, proc)
+    with running(settings, tmp_path, clock="tests.readers:NOW", fast_hash=True) as url:
         yield url, corpus
-    finally:
-        stop_process(proc)
 
 
 @pytest.fixture
