@@ -49,13 +49,17 @@ def ai_site(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, World]]:
 
 def _see(me: Person, words: str, css: str) -> None:
     """``Person.sees`` across a page load: a click may navigate or swap the panel in place."""
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.common.exceptions import NoSuchElementException, WebDriverException
 
     def shown(_d: object) -> bool:
         try:
             return words in me.text(css)
-        except (NoSuchElementException, StaleElementReferenceException):
-            return False
+        except NoSuchElementException:
+            return False  # the next page is not there yet
+        except WebDriverException as exc:
+            if e2e.node_gone(exc):
+                return False  # the last page is going
+            raise
 
     me.wait.until(shown, f"never saw {words!r} in {css}")
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -104,6 +104,31 @@ def browser(tmp_path: Path) -> Iterator[WebDriver]:
         driver.quit()
 
 
+def node_gone(exc: Exception) -> bool:
+    """Does this error say the element has left the page?
+
+    Mid-navigation, Chromium's driver sometimes answers a question about an old
+    node with "Node with given id does not belong to the document" instead of a
+    stale-element error; both mean the node is gone.
+    """
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    return (isinstance(exc, StaleElementReferenceException)
+            or "does not belong to the document" in str(exc))
+
+
+def left_the_page(check: Callable[[WebDriver], object], driver: WebDriver) -> bool:
+    """``check(driver)``, where an element of the page just left counts as gone."""
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        return bool(check(driver))
+    except WebDriverException as exc:
+        if node_gone(exc):
+            return True
+        raise
+
+
 class Person:
     """What a reader does and sees, in the words of the page."""
 
@@ -172,7 +197,7 @@ class Person:
 
         old = self.find("html")
         self.find(button_css, within).click()
-        self.wait.until(ec.staleness_of(old))
+        self.wait.until(lambda d: left_the_page(ec.staleness_of(old), d))
         self.wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
 
     def type(self, css: str, value: str, within: WebElement | None = None) -> None:
