@@ -276,12 +276,17 @@ def document(schema: dict[str, Any], *, tokens: bool = False) -> dict[str, Any]:
     ``tokens``: accounts are installed, so the optional bearer scheme is real
     and documented; without them it would describe behaviour the server lacks.
     """
+    # The document describes the JSON API only: the reader's HTML pages and form posts are
+    # for browsers (they answer HTML and redirects), and the Reader/Fever APIs follow their
+    # own specifications.
+    schema["paths"] = {path: item for path, item in schema.get("paths", {}).items()
+                       if path.startswith("/api/")}
     _, defs = models_json_schema([(m, "serialization") for m in MODELS], ref_template=REF)
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components.update(defs.get("$defs", {}))
     for path, item in schema.get("paths", {}).items():
         for method, op in item.items():
-            if isinstance(op, dict) and path.startswith("/api/"):
+            if isinstance(op, dict):
                 _document_operation(op, *_known(path, method))
                 if tokens:
                     op["security"] = OPTIONAL_BEARER
