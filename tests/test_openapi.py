@@ -153,7 +153,7 @@ def test_schemathesis_cli_finds_nothing_against_the_running_server(settings: Set
             [str(st), "run", f"{url}/api/openapi.json", "--max-examples", "15",
              "--generation-deterministic", "--exclude-checks", "positive_data_acceptance",
              "--request-timeout", "60", "--no-color", "--workers", "1"],
-            capture_output=True, text=True, timeout=240, check=False)
+            capture_output=True, text=True, timeout=240, check=False, cwd=tmp_path)
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-6000:]
     assert "Tested: 12" in out and " passed" in out, out[-3000:]
