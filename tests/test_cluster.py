@@ -257,6 +257,35 @@ def test_stories_persist_and_resume(db: Database, encoder: Encoder | None) -> No
                                       now=T0 + timedelta(days=1))[0].id == vote_id
 
 
+def test_topics_persist_and_keys_never_repeat_after_a_restart(db: Database,
+                                                              encoder: Encoder | None) -> None:
+    """``stories.topic_id`` holds the clusterer's topic; after a restart whose window no
+    longer holds the newest topic, a new topic still gets a key never used before."""
+    clusterer = StoryClusterer()
+    with db.write() as session:  # the flood, then an older election: the election's topic is newest
+        flood = _cluster(session, clusterer,
+                         _save(session, "w", FLOOD, T0 + timedelta(days=20), "Northwire"),
+                         encoder)
+        vote = _cluster(session, clusterer, _save(session, "e", ELECTION, T0, "Northwire"),
+                        encoder)
+    saved = {s.row_id: s.topic for s in clusterer.stories.values()}
+    with db.read() as session:
+        rows = {i: stories.get_story(session, i) for i in (flood, vote)}
+        assert {i: r.topic_id for i, r in rows.items() if r is not None} == saved
+    assert saved[vote] is not None and saved[flood] is not None and saved[vote] > saved[flood]
+
+    resumed = StoryClusterer()
+    with db.write() as session:  # the election is outside the 7-day window now
+        assert storyline.resume(session, resumed, now=T0 + timedelta(days=21)) == 1
+        quake = _cluster(session, resumed,
+                         _save(session, "q", QUAKE_1, T0 + timedelta(days=21), "Coastal Times"),
+                         encoder)
+    with db.read() as session:
+        row = stories.get_story(session, quake)
+        assert row is not None and row.topic_id is not None
+        assert row.topic_id not in saved.values()
+
+
 # -- the seed ----------------------------------------------------------------------
 
 
@@ -298,3 +327,4 @@ def test_ecbplus_subset_floor(encoder: Encoder | None) -> None:
     assert ours["bcubed_f1"] >= floor
     assert ours["bcubed_f1"] > result["baselines"]["title_overlap"]["bcubed_f1"]
     assert ours["topics"]["bcubed_recall"] >= ours["bcubed_recall"]  # topics nest stories
+    assert set(ours["topics_by_gold_topic"]) >= {"bcubed_f1", "nmi"}  # ECB+ has a topic label

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
 from newsdesk import cli
@@ -24,7 +24,7 @@ from newsdesk.store.migrate import (
     tables,
     verify,
 )
-from newsdesk.store.tables import ArticleRow, CommentRow
+from newsdesk.store.tables import ArticleRow, CommentRow, StoryRow
 from tests import installation
 from tests.conftest import _pg_schema
 
@@ -153,3 +153,23 @@ def test_checksum_ignores_order_but_not_content(tmp_path: Path) -> None:
     assert checksum(one, table) != checksum(two, table)
     one.dispose()
     two.dispose()
+
+
+def test_0004_fills_story_topics_from_the_stored_profile(settings: Settings) -> None:
+    """Stories clustered before ``topic_id`` existed get the topic their JSON profile names."""
+    db = Database(settings.resolved_database_url)
+    try:
+        db.migrate("0003")
+        profiles = ['{"topic": 5, "v": 1}', '{"v": 1}', "not json", '{"topic": "x"}', ""]
+        with db.write_engine.begin() as conn:
+            for i, terms in enumerate(profiles, start=1):
+                conn.execute(text("INSERT INTO stories (id, title, first_outlet, first_seen_at, "
+                                  "updated_at, article_count, outlet_count, terms) VALUES "
+                                  "(:id, 't', 'o', :at, :at, 1, 1, :terms)"),
+                             {"id": i, "at": datetime(2025, 1, 1, tzinfo=UTC), "terms": terms})
+        db.migrate()
+        with db.read() as session:
+            got = dict(session.execute(select(StoryRow.id, StoryRow.topic_id)).all())
+        assert got == {1: 5, 2: None, 3: None, 4: None, 5: None}
+    finally:
+        db.dispose()

@@ -239,6 +239,53 @@ def test_story_page_timeline_oldest_first_by_day(client: TestClient, world: Worl
     assert '<time class="clock" datetime="2025-06-22T07:00:00Z">07:00</time>' in timeline
 
 
+def _earlier_kim_story(app: FastAPI, world: World, topic: int = 7) -> int:
+    """A second story of the Kim story's topic (an earlier visit), and a lone report in it."""
+    with app.state.db.write() as session:
+        made = []
+        for key, hours in (("visit-a", 200), ("visit-b", 199), ("lone", 198)):
+            saved = articles.save_article(session, _article(
+                key, "Korea Herald" if key != "visit-b" else "UPI",
+                "Russian foreign minister visits Pyongyang", hours,
+                "Russia's foreign minister held talks in Pyongyang with Kim Jong Un."))
+            row = session.get(ArticleRow, saved.article_id)
+            assert row is not None
+            made.append(row)
+        earlier = _story(session, "Russian foreign minister visits Pyongyang", made[:2])
+        lone = _story(session, "A lone report on the topic", made[2:])
+        for story_id in (world.kim_story, earlier, lone):
+            row = session.get(StoryRow, story_id)
+            assert row is not None
+            row.topic_id = topic
+    return earlier
+
+
+def test_story_page_lists_more_on_its_topic(client: TestClient,
+                                            world_app: tuple[FastAPI, World],
+                                            world: World) -> None:
+    earlier = _earlier_kim_story(world_app[0], world)
+    html = client.get(f"/stories/{world.kim_story}").text
+    block = _section(html, ">More on this topic<")
+    assert f'<a href="/stories/{earlier}">Russian foreign minister visits Pyongyang</a>' in block
+    assert "2 articles from 2 outlets" in block
+    assert "A lone report" not in block  # one-article stories are not listed
+    back = _section(client.get(f"/stories/{earlier}").text, ">More on this topic<")
+    assert f'href="/stories/{world.kim_story}"' in back
+    assert "More on this topic" not in client.get(f"/stories/{world.ferry_story}").text
+
+
+def test_api_story_topic_and_more_on_topic(client: TestClient,
+                                           world_app: tuple[FastAPI, World],
+                                           world: World) -> None:
+    earlier = _earlier_kim_story(world_app[0], world)
+    data = client.get(f"/api/stories/{world.kim_story}").json()
+    assert data["topic_id"] == 7
+    assert [s["id"] for s in data["more_on_topic"]] == [earlier]
+    assert data["more_on_topic"][0]["article_count"] == 2
+    ferry = client.get(f"/api/stories/{world.ferry_story}").json()
+    assert (ferry["topic_id"], ferry["more_on_topic"]) == (None, [])
+
+
 @pytest.mark.parametrize("path", ["/stories/999", "/stories/0",
                                   "/stories/99999999999999999999999"])
 def test_unknown_story_is_404(client: TestClient, path: str) -> None:
@@ -311,7 +358,7 @@ def test_api_stories_list(client: TestClient, world: World) -> None:
     assert set(data) == {"items", "total", "limit", "offset"} and data["total"] == 2
     item = data["items"][0]
     assert set(item) == {"id", "title", "first_seen_at", "updated_at", "article_count",
-                         "outlet_count", "first_outlet", "lead_article_id"}
+                         "outlet_count", "first_outlet", "lead_article_id", "topic_id"}
     assert item["id"] == world.kim_story and item["article_count"] == 5
     assert item["first_outlet"] == "Korea Herald" and item["first_seen_at"].endswith("Z")
     second = client.get("/api/stories", params={"limit": 1, "page": 2}).json()

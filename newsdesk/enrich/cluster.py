@@ -22,9 +22,11 @@ earthquakes a year apart never meet however alike the texts are.
 
 Above stories sits a second, coarser level: **topics** ("the MH370 search",
 "the Premier League"), the unit a reader follows for weeks, where a story is
-one event within it. A story is put into a topic once, when it opens, by the
-cosine of its first article to the topic's mean embedding; later articles of
-the story move the topic's mean with them. Topics are as online as stories
+one event within it. A story is put into a topic once, when it opens, by its
+first article's similarity to the topic: embedding cosine to the topic's mean
+blended with key-term cosine to its profile (the terms keep two subjects
+apart that MiniLM places close together); later articles of the story move the
+topic's mean and profile with them. Topics are as online as stories
 (one decision per new story, nothing re-clustered) and cannot split a story,
 so the two levels always nest.
 
@@ -78,7 +80,8 @@ class ClusterConfig:
     profile_terms: int = 300
     article_terms: int = 60
     window_days: float = 7.0
-    topic_threshold: float = 0.4
+    topic_threshold: float = 0.3
+    w_topic_terms: float = 0.4
     topic_grace_days: float = 14.0
     topic_decay_days: float = 14.0
 
@@ -269,6 +272,11 @@ class StoryClusterer:
         topic.fold(story.centroid_sum, ft.normalised(story.terms), story.size,
                    story.first_seen, story.last_seen, self.config.profile_terms)
 
+    def continue_topics_after(self, key: int) -> None:
+        """New topics get keys above ``key`` (the largest ever stored), so a topic
+        that left the window is never confused with a new one after a restart."""
+        self._next_topic = max(self._next_topic, key + 1)
+
     def observe(self, title: str, text: str) -> None:
         """Count an article into the document frequencies without clustering it."""
         self.term_df.add(self._term_tf(title, text))
@@ -391,13 +399,16 @@ class StoryClusterer:
         return best or self._new_topic()
 
     def _topic_score(self, art: _Prepared, topic: Topic) -> float:
-        """Embedding cosine to the topic mean (term cosine without a vector), time-discounted."""
+        """Embedding cosine to the topic mean blended with term cosine to its profile
+        (term cosine alone without a vector), time-discounted."""
         cfg = self.config
+        terms = ft.cosine(art.term_vec, ft.weighted(topic.terms, self.term_df))
         centroid = topic.centroid
         if art.vector is not None and centroid is not None and centroid.size == art.vector.size:
-            sim = float(centroid @ art.vector)
+            w = cfg.w_topic_terms
+            sim = (1.0 - w) * float(centroid @ art.vector) + w * terms
         else:
-            sim = ft.cosine(art.term_vec, ft.weighted(topic.terms, self.term_df))
+            sim = terms
         return sim * _decay(art.when, topic.first_seen, topic.last_seen,
                             cfg.topic_grace_days * 24.0, cfg.topic_decay_days)
 

@@ -14,7 +14,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from newsdesk.enrich.cluster import ArticleInput, Assignment, Story, StoryClusterer
@@ -60,6 +60,7 @@ def resume(session: Session, clusterer: StoryClusterer, now: datetime | None = N
     since = now - timedelta(days=clusterer.config.window_days)
     stories = load_candidates(session, since, members=clusterer.config.max_members)
     clusterer.load(stories)
+    clusterer.continue_topics_after(int(session.scalar(select(func.max(StoryRow.topic_id))) or 0))
     recent = session.execute(select(ArticleRow.title, ArticleRow.text)
                              .order_by(ArticleRow.id.desc()).limit(warm_articles))
     for title, text in recent:
@@ -95,6 +96,7 @@ def save_story(session: Session, story: Story) -> StoryRow:
     row.outlet_count = len(story.outlets)
     row.centroid = story.centroid_bytes()
     row.terms = story.terms_json()
+    row.topic_id = story.topic
     session.flush()
     story.row_id = row.id
     return row

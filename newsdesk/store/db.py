@@ -85,8 +85,9 @@ class Database:
     def dialect(self) -> str:
         return self.write_engine.dialect.name
 
-    def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision."""
+    def migrate(self, revision: str = "head") -> None:
+        """Bring the schema to the newest Alembic revision (or to ``revision``, for tests
+        of a migration's data step)."""
         cfg = AlembicConfig()
         scripts = resources.files("newsdesk.store") / "migrations"
         cfg.set_main_option("script_location", str(scripts))
@@ -96,7 +97,7 @@ class Database:
                 # migrates, the others wait here and then find the schema at head.
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATE_LOCK})")
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, revision)
 
     @contextmanager
     def write(self) -> Iterator[Session]:

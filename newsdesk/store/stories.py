@@ -65,6 +65,21 @@ def latest_stories(session: Session, limit: int = 30, offset: int = 0,
     return rows[offset:offset + limit]
 
 
+def topic_stories(session: Session, story: StoryRow, limit: int = 6) -> list[StoryRow]:
+    """The other stories of ``story``'s topic, latest update first ("More on this topic").
+
+    Stories of one article are left out: a lone report is not yet a story a
+    reader would open for context, and the list stays short on busy topics.
+    """
+    if story.topic_id is None:
+        return []
+    stmt = (select(StoryRow)
+            .where(StoryRow.topic_id == story.topic_id, StoryRow.id != story.id,
+                   StoryRow.article_count > 1)
+            .order_by(StoryRow.updated_at.desc(), StoryRow.id.desc()).limit(limit))
+    return list(session.scalars(stmt))
+
+
 def _hotness(row: StoryRow, now: datetime) -> float:
     age_h = max(0.0, (now - row.updated_at).total_seconds() / 3600.0)
     return (row.outlet_count + 0.25 * row.article_count) / (age_h + 2.0) ** 1.5

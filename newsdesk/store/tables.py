@@ -128,6 +128,7 @@ class StoryRow(Base):
     """A real-world event: the articles of every outlet that cover it."""
 
     __tablename__ = "stories"
+    __table_args__ = (Index("ix_stories_topic", "topic_id", "updated_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(Text, default="")
@@ -139,6 +140,9 @@ class StoryRow(Base):
     outlet_count: Mapped[int] = mapped_column(Integer, default=0)
     centroid: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     terms: Mapped[str] = mapped_column(Text, default="")
+    # The clusterer's second level: stories on one subject share a topic (see
+    # newsdesk.enrich.cluster); the story page lists the others.
+    topic_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class TagRow(Base):

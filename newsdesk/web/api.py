@@ -90,6 +90,7 @@ def _story_json(row: StoryRow) -> dict[str, Any]:
         "outlet_count": row.outlet_count,
         "first_outlet": row.first_outlet,
         "lead_article_id": row.lead_article_id,
+        "topic_id": row.topic_id,
     }
 
 
@@ -124,7 +125,8 @@ def _story_detail(session: Session, row: StoryRow) -> dict[str, Any]:
     timeline = [{"at": iso_utc(a.sort_time), "id": a.id, "outlet": a.outlet, "title": a.title}
                 for a in rows]
     return dict(_story_json(row), articles=[_story_article(a) for a in rows],
-                outlets=outlets, timeline=timeline)
+                outlets=outlets, timeline=timeline,
+                more_on_topic=[_story_json(s) for s in stories.topic_stories(session, row)])
 
 
 @router.get("/stories/{story_id}")

@@ -139,6 +139,28 @@ class StoryPage:
     outlets: int
     groups: list[OutletGroup]
     timeline: list[TimelineDay] = field(default_factory=list)
+    more: list[TopicStory] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TopicStory:
+    """Another story of the same topic, as "More on this topic" lists it."""
+
+    id: int
+    title: str
+    articles: int
+    outlets: int
+    updated_at: datetime
+
+    @property
+    def path(self) -> str:
+        return story_path(self.id)
+
+
+def topic_stories(session: Session, story: StoryRow) -> list[TopicStory]:
+    """The other stories of the story's topic, latest first."""
+    return [TopicStory(r.id, r.title, r.article_count, r.outlet_count, r.updated_at)
+            for r in stories.topic_stories(session, story) if r.title]
 
 
 def _item(row: ArticleRow) -> CoverageItem:
@@ -171,7 +193,8 @@ def story_page(session: Session, story: StoryRow) -> StoryPage | None:
         id=story.id, title=story.title or first.title,
         first_outlet=first.outlet, first_at=first.sort_time, updated_at=rows[-1].sort_time,
         articles=len(rows), outlets=len({r.outlet for r in rows}),
-        groups=_groups(session, story.id, items), timeline=_timeline(items))
+        groups=_groups(session, story.id, items), timeline=_timeline(items),
+        more=topic_stories(session, story))
 
 
 @dataclass(frozen=True)

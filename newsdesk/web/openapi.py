@@ -137,6 +137,9 @@ class StorySummary(_Strict):
     outlet_count: int
     first_outlet: str
     lead_article_id: int | None
+    topic_id: int | None = Field(description=(
+        "The topic (stories on one subject, e.g. successive events of one crisis) the "
+        "story belongs to; null for stories clustered before topics were stored."))
 
 
 class StoryArticle(_Strict):
@@ -165,6 +168,8 @@ class Story(StorySummary):
     articles: list[StoryArticle] = Field(description="Oldest first.")
     outlets: list[StoryOutlet] = Field(description="In the order they first reported.")
     timeline: list[TimelineEntry]
+    more_on_topic: list[StorySummary] = Field(
+        description="Other stories of the same topic with more than one article, latest first.")
 
 
 class StoryList(Page):
