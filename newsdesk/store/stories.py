@@ -70,12 +70,13 @@ def topic_stories(session: Session, story: StoryRow, limit: int = 6) -> list[Sto
 
     Stories of one article are left out: a lone report is not yet a story a
     reader would open for context, and the list stays short on busy topics.
+    Untitled stories are left out too: there is nothing to show for them.
     """
     if story.topic_id is None:
         return []
     stmt = (select(StoryRow)
             .where(StoryRow.topic_id == story.topic_id, StoryRow.id != story.id,
-                   StoryRow.article_count > 1)
+                   StoryRow.article_count > 1, StoryRow.title != "")
             .order_by(StoryRow.updated_at.desc(), StoryRow.id.desc()).limit(limit))
     return list(session.scalars(stmt))
 

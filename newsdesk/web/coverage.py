@@ -160,7 +160,7 @@ class TopicStory:
 def topic_stories(session: Session, story: StoryRow) -> list[TopicStory]:
     """The other stories of the story's topic, latest first."""
     return [TopicStory(r.id, r.title, r.article_count, r.outlet_count, r.updated_at)
-            for r in stories.topic_stories(session, story) if r.title]
+            for r in stories.topic_stories(session, story)]
 
 
 def _item(row: ArticleRow) -> CoverageItem:
