@@ -180,6 +180,7 @@ class Topic:
     stories: int = 0
     first_seen: datetime | None = None
     last_seen: datetime | None = None
+    _cache: tuple[int, int, ft.SparseVec] | None = field(default=None, repr=False)
 
     @property
     def centroid(self) -> np.ndarray | None:
@@ -372,9 +373,14 @@ class StoryClusterer:
         blend = sum(w * s for w, s in parts) / total if total else 0.0
         return blend * self._time_factor(art.when, story)
 
+    def _idf_stamp(self) -> int:
+        """Changes when the document count has grown by about 5 %: cached TF-IDF profiles
+        are re-weighted then, not on every article."""
+        return int(math.log1p(self.term_df.docs) * 20)
+
     def _profile(self, story: Story) -> tuple[ft.SparseVec, ft.SparseVec]:
         """The story's TF-IDF profiles under the current IDF, cached until it or the IDF moves."""
-        stamp = int(math.log1p(self.term_df.docs) * 20)
+        stamp = self._idf_stamp()
         if story._cache is None or story._cache[:2] != (story.size, stamp):
             story._cache = (story.size, stamp, ft.weighted(story.terms, self.term_df),
                             ft.weighted(story.ents, self.ent_df))
@@ -402,7 +408,7 @@ class StoryClusterer:
         """Embedding cosine to the topic mean blended with term cosine to its profile
         (term cosine alone without a vector), time-discounted."""
         cfg = self.config
-        terms = ft.cosine(art.term_vec, ft.weighted(topic.terms, self.term_df))
+        terms = ft.cosine(art.term_vec, self._topic_profile(topic))
         centroid = topic.centroid
         if art.vector is not None and centroid is not None and centroid.size == art.vector.size:
             w = cfg.w_topic_terms
@@ -411,6 +417,15 @@ class StoryClusterer:
             sim = terms
         return sim * _decay(art.when, topic.first_seen, topic.last_seen,
                             cfg.topic_grace_days * 24.0, cfg.topic_decay_days)
+
+    def _topic_profile(self, topic: Topic) -> ft.SparseVec:
+        """The topic's TF-IDF profile, cached like a story's: every new story is scored
+        against every live topic, and re-weighting each profile each time cost more
+        than the rest of the topic decision."""
+        stamp = self._idf_stamp()
+        if topic._cache is None or topic._cache[:2] != (topic.size, stamp):
+            topic._cache = (topic.size, stamp, ft.weighted(topic.terms, self.term_df))
+        return topic._cache[2]
 
     def _new_topic(self) -> Topic:
         topic = Topic(self._next_topic)
