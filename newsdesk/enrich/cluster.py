@@ -37,6 +37,7 @@ a restart; topics are rebuilt from the stories that name them.
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 from collections import Counter
@@ -398,11 +399,31 @@ class StoryClusterer:
         ``topic_threshold``, else a new topic."""
         best: Topic | None = None
         best_score = self.config.topic_threshold
-        for topic in self.topics.values():
+        for topic in self._topic_candidates(art):
             s = self._topic_score(art, topic)
             if s >= best_score:
                 best, best_score = topic, s
         return best or self._new_topic()
+
+    def _topic_candidates(self, art: _Prepared) -> list[Topic]:
+        """The topics worth the full score: the nearest ``candidates`` by time-discounted
+        embedding cosine (every topic without a vector to compare), as for stories, so
+        the cost of opening a story stays flat however many topics are live."""
+        cfg = self.config
+        topics = list(self.topics.values())
+        vector = art.vector
+        if vector is None or len(topics) <= cfg.candidates:
+            return topics
+
+        def nearness(topic: Topic) -> float:
+            centroid = topic.centroid
+            if centroid is None or centroid.size != vector.size:
+                return math.inf
+            return float(centroid @ vector) * _decay(
+                art.when, topic.first_seen, topic.last_seen,
+                cfg.topic_grace_days * 24.0, cfg.topic_decay_days)
+
+        return heapq.nlargest(cfg.candidates, topics, key=nearness)
 
     def _topic_score(self, art: _Prepared, topic: Topic) -> float:
         """Embedding cosine to the topic mean blended with term cosine to its profile
