@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from newsdesk.enrich import features as ft
@@ -168,6 +169,24 @@ def test_same_subject_events_group_into_one_topic(encoder: Encoder | None) -> No
     assert later.story.topic == first.story.topic
     year_on = clusterer.add(_item("f3", FLOOD, T0 + timedelta(days=400), "Northwire", encoder))
     assert year_on.story.topic != first.story.topic
+
+
+def test_topic_candidates_keep_the_nearest_topic() -> None:
+    """With more live topics than ``candidates``, only the nearest few are scored in full,
+    and the subject's own topic is among them (checked on the topic decision itself)."""
+    basis = np.eye(32)
+    words = ["harbour", "glacier", "vineyard", "orbit", "tariff", "marathon", "opera", "quarry"]
+    clusterer = StoryClusterer(ClusterConfig(candidates=2))
+    first = [clusterer.add(ArticleInput(f"s{i}", f"{w} news", f"all about the {w} today",
+                                        T0 + timedelta(hours=i), embedding=basis[i]))
+             for i, w in enumerate(words)]
+    assert len(clusterer.topics) == len(words)
+    probe = clusterer._prepare(ArticleInput("p", "marathon again", "another marathon story",
+                                            T0 + timedelta(hours=9),
+                                            embedding=0.6 * basis[5] + 0.8 * basis[20]),
+                               count=False)
+    assert len(clusterer._topic_candidates(probe)) == 2
+    assert clusterer._topic_for(probe).key == first[5].story.topic
 
 
 def test_topics_are_rebuilt_from_restored_stories(encoder: Encoder | None) -> None:
