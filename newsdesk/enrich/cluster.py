@@ -419,9 +419,7 @@ class StoryClusterer:
             centroid = topic.centroid
             if centroid is None or centroid.size != vector.size:
                 return math.inf
-            return float(centroid @ vector) * _decay(
-                art.when, topic.first_seen, topic.last_seen,
-                cfg.topic_grace_days * 24.0, cfg.topic_decay_days)
+            return float(centroid @ vector) * self._topic_time_factor(art.when, topic)
 
         return heapq.nlargest(cfg.candidates, topics, key=nearness)
 
@@ -436,8 +434,13 @@ class StoryClusterer:
             sim = (1.0 - w) * float(centroid @ art.vector) + w * terms
         else:
             sim = terms
-        return sim * _decay(art.when, topic.first_seen, topic.last_seen,
-                            cfg.topic_grace_days * 24.0, cfg.topic_decay_days)
+        return sim * self._topic_time_factor(art.when, topic)
+
+    def _topic_time_factor(self, when: datetime | None, topic: Topic) -> float:
+        """Like a story's, with the topic's longer grace and decay."""
+        cfg = self.config
+        return _decay(when, topic.first_seen, topic.last_seen,
+                      cfg.topic_grace_days * 24.0, cfg.topic_decay_days)
 
     def _topic_profile(self, topic: Topic) -> ft.SparseVec:
         """The topic's TF-IDF profile, cached like a story's: every new story is scored
